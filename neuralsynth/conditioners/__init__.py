@@ -1,0 +1,3 @@
+from .base import CONDITIONERS, Conditioner
+
+__all__ = ["CONDITIONERS", "Conditioner"]

@@ -1,0 +1,3 @@
+from .base import ENCODERS, Encoder
+
+__all__ = ["ENCODERS", "Encoder"]

@@ -1,0 +1,3 @@
+from .base import LOSSES, Loss
+
+__all__ = ["LOSSES", "Loss"]

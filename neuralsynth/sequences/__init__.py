@@ -1,0 +1,3 @@
+from .base import SEQUENCES, Sequence
+
+__all__ = ["SEQUENCES", "Sequence"]

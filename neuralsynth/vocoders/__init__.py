@@ -1,0 +1,3 @@
+from .base import VOCODERS, Vocoder
+
+__all__ = ["VOCODERS", "Vocoder"]
