@@ -1,0 +1,88 @@
+"""``neuralsynth render``: MIDI file → audio file with a chosen timbre."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def parse_vocoder_opts(opts: tuple[str, ...]) -> dict:
+    """``("n_iter=32", "seed=3")`` → ``{"n_iter": 32, "seed": 3}``; values are YAML scalars."""
+    import yaml
+
+    from ..errors import UsageError
+
+    params: dict = {}
+    for opt in opts:
+        key, sep, raw = opt.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--vocoder-opt '{opt}' must look like key=value")
+        if key == "name":
+            raise UsageError("choose the vocoder with --vocoder, not --vocoder-opt name=...")
+        try:
+            params[key] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            params[key] = raw  # not a YAML scalar: keep the text; the Config check decides
+    return params
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("midi", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "output", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Audio file to write (.wav or .flac, 16 kHz mono). Written atomically; "
+                   "an existing file is replaced only when the render succeeds.")
+@click.option("--model", "model", type=click.Path(path_type=Path), default=None,
+              help="Trained checkpoint (.pt) from `neuralsynth train` (default: the model "
+                   "bundled with the package, when one is installed).")
+@click.option("--timbre", "timbre", default=None, metavar="SPEC",
+              help="Timbre: an instrument name ('piano'), a mix ('piano:0.3,organ:0.7'; "
+                   "weights >= 0, normalised to sum 1) or raw embedding coordinates "
+                   "('xy:0.5,-1.2', exactly one number per embedding dimension). "
+                   "Default: piano, or the model's first instrument if it has no piano.")
+@click.option("--vocoder", "vocoder", default=None, metavar="NAME",
+              help="Vocoder to turn the mel spectrogram into audio (see `neuralsynth "
+                   "components vocoder`). Default: the checkpoint recipe's vocoder, "
+                   "else griffin_lim.")
+@click.option("--vocoder-opt", "vocoder_opts", multiple=True, metavar="KEY=VALUE",
+              help="A vocoder parameter, repeatable (e.g. --vocoder-opt n_iter=64).")
+@click.option("--tail", "tail", type=float, default=1.0, show_default=True,
+              metavar="SECONDS", help="Release time rendered after the last note-off.")
+@click.option("--device", "device", type=click.Choice(["cpu", "cuda", "auto"]),
+              default="auto", show_default=True,
+              help="Where to run the model (auto = cuda when available).")
+def render(midi: Path, output: Path, model: Path | None, timbre: str | None,
+           vocoder: str | None, vocoder_opts: tuple[str, ...], tail: float,
+           device: str) -> None:
+    """Render MIDI to audio with a trained Mel2Mel model.
+
+    The output lasts as long as the MIDI file plus --tail seconds. Drum tracks are
+    ignored.
+
+    \b
+    Examples:
+      neuralsynth render song.mid -o song.wav --model runs/small/best.pt
+      neuralsynth render song.mid -o mix.wav --model best.pt --timbre piano:0.3,organ:0.7
+      neuralsynth render song.mid -o xy.wav --model best.pt --timbre xy:0.5,-1.2
+      neuralsynth render song.mid -o gl.wav --model best.pt --vocoder griffin_lim \\
+          --vocoder-opt n_iter=64
+    """
+    from ..errors import UsageError
+    from ..render import default_model_path, render_midi
+
+    model_path = model if model is not None else default_model_path()
+    if model_path is None:
+        raise UsageError("no --model given and no bundled default model is installed")
+    opts = parse_vocoder_opts(vocoder_opts)
+    spec = {"name": vocoder} if vocoder is not None else None
+    result = render_midi(midi, output, model_path=model_path, timbre=timbre, vocoder=spec,
+                         vocoder_options=opts, tail_seconds=tail, device=device)
+    t = result.timings
+    click.echo(f"wrote {result.out_path} ({result.seconds:.2f} s, {result.n_samples} samples "
+               f"at {result.sample_rate} Hz; timbre {result.timbre}; vocoder {result.vocoder}; "
+               f"{result.device})")
+    click.echo(f"took {t['total']:.2f} s: load {t['load']:.2f} s, encode {t['encode']:.2f} s, "
+               f"model {t['model']:.2f} s, vocoder {t['vocoder']:.2f} s, write {t['write']:.2f} s")
+

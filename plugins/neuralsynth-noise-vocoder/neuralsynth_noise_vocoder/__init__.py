@@ -1,0 +1,3 @@
+"""Example neuralsynth plugin: the ``noise_excitation`` vocoder."""
+
+__version__ = "0.1.0"
