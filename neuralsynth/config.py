@@ -128,3 +128,16 @@ def parse_config(config_cls: type, values: dict[str, Any]) -> tuple[Any, list[tu
         return None, problems
     kwargs = {k: (float(v) if hints[k] is float else v) for k, v in values.items()}
     return config_cls(**kwargs), []
+
+
+def ensure_valid(kind: str, config: Any) -> None:
+    """Raise RecipeError for the range problems a Config reports through ``check()``.
+
+    Components call this in their constructor so a directly built component is checked
+    too; recipe validation calls the same ``check()`` and adds line numbers.
+    """
+    problems = getattr(config, "check", lambda: [])()
+    if problems:
+        from .errors import RecipeError
+
+        raise RecipeError([f"{kind}.{key}: {message}" for key, message in problems])

@@ -14,8 +14,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ..config import did_you_mean, param
-from ..errors import RecipeError
+from ..config import did_you_mean, ensure_valid, param
 from .base import Conditioner
 
 SITES = ("pre", "post")
@@ -45,21 +44,24 @@ class FiLM(Conditioner):
             ["pre", "post"], "where FiLM modulates features: 'pre' = after the input "
                              "convolution, 'post' = after the LSTM; [] disables timbre")
 
+        def check(self) -> list[tuple[str, str]]:
+            problems = []
+            if not (isinstance(self.embedding_dim, int) and self.embedding_dim >= 1):
+                problems.append(("embedding_dim", f"must be a positive integer, "
+                                                  f"got {self.embedding_dim!r}"))
+            sites = list(self.sites)
+            for s in sites:
+                if s not in SITES:
+                    problems.append(("sites", f"unknown site {s!r}{did_you_mean(str(s), SITES)}; "
+                                              f"allowed: {', '.join(SITES)}"))
+            if len(set(sites)) != len(sites):
+                problems.append(("sites", f"each site may be listed once, got {sites}"))
+            return problems
+
     def __init__(self, config: Config, *, n_instruments: int, channels: dict[str, int]):
         super().__init__(config, n_instruments=n_instruments, channels=channels)
-        problems = []
-        if not (isinstance(config.embedding_dim, int) and config.embedding_dim >= 1):
-            problems.append(f"conditioner.embedding_dim: must be a positive integer, "
-                            f"got {config.embedding_dim!r}")
+        ensure_valid("conditioner", config)
         sites = list(config.sites)
-        for s in sites:
-            if s not in SITES:
-                problems.append(f"conditioner.sites: unknown site {s!r}{did_you_mean(str(s), SITES)}; "
-                                f"allowed: {', '.join(SITES)}")
-        if len(set(sites)) != len(sites):
-            problems.append(f"conditioner.sites: each site may be listed once, got {sites}")
-        if problems:
-            raise RecipeError(problems)
         if n_instruments < 1:
             raise ValueError(f"FiLM needs at least one instrument, got n_instruments={n_instruments}")
         missing = [s for s in sites if s not in self.channels]

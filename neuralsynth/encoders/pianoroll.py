@@ -6,8 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from ..config import param
-from ..errors import RecipeError
+from ..config import ensure_valid, param
 from ..notes import Notes
 from .base import Encoder
 
@@ -35,11 +34,15 @@ class PianoRoll(Encoder):
         frames: bool = param(True, "include the frame roll (velocity/127 while a note "
                                    "sounds), 88 dims")
 
+        def check(self) -> list[tuple[str, str]]:
+            if not (self.onsets or self.frames):
+                return [("frames", "pianoroll needs at least one of 'onsets' and 'frames' "
+                                   "set to true")]
+            return []
+
     def __init__(self, config: Config, *, sample_rate: int = 16000, hop_length: int = 128):
         super().__init__(config, sample_rate=sample_rate, hop_length=hop_length)
-        if not (config.onsets or config.frames):
-            raise RecipeError(["encoder: pianoroll needs at least one of 'onsets' and "
-                               "'frames' set to true"])
+        ensure_valid("encoder", config)
 
     @property
     def output_dim(self) -> int:

@@ -13,8 +13,7 @@ import dataclasses
 import torch
 from torch import nn
 
-from ..config import param
-from ..errors import RecipeError
+from ..config import ensure_valid, param
 from .base import Sequence
 
 # An untrained model should predict a plausible level rather than exp(0) = 1, which is
@@ -46,18 +45,20 @@ class BiLSTM(Sequence):
                                     "convolutions (paper: 1; ablations: 3, 5)",
                                  choices=(1, 3, 5))
 
+        def check(self) -> list[tuple[str, str]]:
+            problems = []
+            for key in ("hidden_size", "num_layers"):
+                v = getattr(self, key)
+                if not (isinstance(v, int) and v >= 1):
+                    problems.append((key, f"must be a positive integer, got {v!r}"))
+            if self.conv_kernel not in (1, 3, 5):
+                problems.append(("conv_kernel", f"expected one of 1, 3, 5, "
+                                                f"got {self.conv_kernel!r}"))
+            return problems
+
     def __init__(self, config: Config, *, in_dim: int, out_dim: int):
         super().__init__(config, in_dim=in_dim, out_dim=out_dim)
-        problems = []
-        for key in ("hidden_size", "num_layers"):
-            v = getattr(config, key)
-            if not (isinstance(v, int) and v >= 1):
-                problems.append(f"sequence.{key}: must be a positive integer, got {v!r}")
-        if config.conv_kernel not in (1, 3, 5):
-            problems.append(f"sequence.conv_kernel: expected one of 1, 3, 5, "
-                            f"got {config.conv_kernel!r}")
-        if problems:
-            raise RecipeError(problems)
+        ensure_valid("sequence", config)
         if in_dim < 1 or out_dim < 1:
             raise ValueError(f"in_dim and out_dim must be positive, got {in_dim}, {out_dim}")
 

@@ -21,8 +21,7 @@ import numpy as np
 import torch
 
 from .. import audio
-from ..config import param
-from ..errors import RecipeError
+from ..config import ensure_valid, param
 from .base import Vocoder
 
 _EPS = 1e-8
@@ -112,23 +111,25 @@ class GriffinLim(Vocoder):
                                   "phase reconstruction; > 1 sharpens peaks and reduces "
                                   "the smearing of the mel inversion")
         seed: int = param(0, "seed of the random initial phase")
-        nnls_iter: int = param(16, "multiplicative-update iterations of the mel → linear "
-                                   "magnitude inversion (more = closer fit, slower)")
+        nnls_iter: int = param(16, "iterations of the non-negative mel → linear magnitude "
+                                   "inversion (more = closer fit, slower)")
+
+        def check(self) -> list[tuple[str, str]]:
+            problems = []
+            if self.n_iter < 0:
+                problems.append(("n_iter", f"must be >= 0, got {self.n_iter}"))
+            if not 0.0 <= self.momentum < 1.0:
+                problems.append(("momentum", f"must be in [0, 1), got {self.momentum}"))
+            if not self.power > 0.0:
+                problems.append(("power", f"must be > 0, got {self.power}"))
+            if self.nnls_iter < 0:
+                problems.append(("nnls_iter", f"must be >= 0, got {self.nnls_iter}"))
+            return problems
 
     def __init__(self, config: Config, *, n_mels: int = 80, sample_rate: int = 16000,
                  hop_length: int = 128):
         super().__init__(config, n_mels=n_mels, sample_rate=sample_rate, hop_length=hop_length)
-        problems = []
-        if config.n_iter < 0:
-            problems.append(f"vocoder.n_iter: must be >= 0, got {config.n_iter}")
-        if not 0.0 <= config.momentum < 1.0:
-            problems.append(f"vocoder.momentum: must be in [0, 1), got {config.momentum}")
-        if not config.power > 0.0:
-            problems.append(f"vocoder.power: must be > 0, got {config.power}")
-        if config.nnls_iter < 0:
-            problems.append(f"vocoder.nnls_iter: must be >= 0, got {config.nnls_iter}")
-        if problems:
-            raise RecipeError(problems)
+        ensure_valid("vocoder", config)
         if (n_mels, sample_rate, hop_length) != (audio.N_MELS, audio.SAMPLE_RATE,
                                                  audio.HOP_LENGTH):
             # The mel inversion and the STFT are those of neuralsynth.audio.
