@@ -1,0 +1,114 @@
+"""Session-wide fixtures: small MIDI files, a small rendered dataset, a trained checkpoint.
+
+The chain is built once per test session (a few seconds on 2 cores):
+
+- ``small_midis``: 4 random 3-second MIDI files (one uses the sustain pedal)
+- ``small_dataset``: those files rendered by ``data synth`` (in-process, FluidSynth with
+  MuseScore_General_Lite.sf3) as grand_piano and church_organ; 3 train + 1 val piece
+- ``trained_checkpoint``: ``recipes/mel2mel_small_cpu.yaml`` shrunk to a few dozen steps
+  of a tiny model, trained on ``small_dataset``; the path of its ``best.pt``
+
+Dataset fixtures are skipped (not failed) where FluidSynth or the SoundFont is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.midi_factory import random_melody, write_midi
+
+REPO = Path(__file__).resolve().parent.parent
+SMALL_RECIPE = REPO / "recipes" / "mel2mel_small_cpu.yaml"
+LITE_SOUNDFONT = Path("/usr/share/sounds/sf3/MuseScore_General_Lite.sf3")
+SMALL_INSTRUMENTS = ["grand_piano", "church_organ"]
+
+#: Recipe overrides that make the small CPU recipe train in seconds (used by
+#: ``trained_checkpoint`` and by tests that train their own short runs).
+TINY_TRAIN = [
+    "model.sequence.hidden_size=16",
+    "train.batch_size=8",
+    "train.segment_samples=8192",     # 64 frames
+    "train.lr=0.01",
+    "train.lr_halve_every=0",
+    "train.device=cpu",
+]
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one thread: the tiny test models train several times faster so, and
+    far faster again when other processes compete for the two cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def synth_skip_reason() -> str | None:
+    """Why dataset synthesis cannot run here, or None when it can."""
+    from neuralsynth.data.synth import fluidsynth_available
+
+    reason = fluidsynth_available()
+    if reason is not None:
+        return reason
+    if not LITE_SOUNDFONT.is_file():
+        return f"SoundFont {LITE_SOUNDFONT} is not installed"
+    return None
+
+
+def tiny_recipe(dataset: Path, out: Path, *extra: str):
+    """The small CPU recipe on ``dataset`` with :data:`TINY_TRAIN` and ``extra`` overrides."""
+    from neuralsynth.recipe import load_recipe
+
+    return load_recipe(SMALL_RECIPE, [f"data.dataset={dataset}", f"train.out={out}",
+                                      *TINY_TRAIN, *extra])
+
+
+@pytest.fixture(scope="session")
+def small_midis(tmp_path_factory) -> list[Path]:
+    """Four short, reproducible random MIDI files (3 s, two voices)."""
+    root = tmp_path_factory.mktemp("midis")
+    paths = []
+    for i in range(4):
+        sustain = [(0.5, 1.6)] if i == 0 else None
+        paths.append(write_midi(root / f"piece{i}.mid",
+                                random_melody(100 + i, seconds=3.0, polyphony=2),
+                                sustain=sustain))
+    return paths
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory, small_midis) -> Path:
+    """``small_midis`` rendered as grand_piano and church_organ: 3 train + 1 val piece."""
+    reason = synth_skip_reason()
+    if reason is not None:
+        pytest.skip(f"dataset synthesis unavailable: {reason}")
+    from neuralsynth.data.synth import synthesize_dataset
+
+    out = tmp_path_factory.mktemp("small_dataset")
+    report = synthesize_dataset(small_midis, SMALL_INSTRUMENTS, out, soundfont=LITE_SOUNDFONT,
+                                val_fraction=0.25, workers=1, seed=0, progress=False)
+    assert not report.failed and not report.bad_midi, report
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_checkpoint(tmp_path_factory, small_dataset) -> Path:
+    """``best.pt`` of a 40-step run of a tiny small-CPU recipe on ``small_dataset``."""
+    from neuralsynth.train import train
+
+    run = tmp_path_factory.mktemp("trained") / "run"
+    recipe = tiny_recipe(small_dataset, run, "train.steps=40", "train.val_every=10",
+                         "train.checkpoint_every=20")
+    with one_thread():
+        result = train(recipe, progress=False)
+    assert result.best_checkpoint.is_file()
+    return result.best_checkpoint
