@@ -13,7 +13,6 @@ Dataset fixtures are skipped (not failed) where FluidSynth or the SoundFont is m
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Iterator
 
@@ -38,18 +37,17 @@ TINY_TRAIN = [
 ]
 
 
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one thread: the tiny test models train several times faster so, and
-    far faster again when other processes compete for the two cores."""
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """Run torch on one thread for the whole session: the test models are tiny, and two
+    OpenMP threads spinning against each other (or against other processes on a 2-core
+    machine) made them several times slower, up to 100x under load."""
     import torch
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    yield
+    torch.set_num_threads(before)
 
 
 def synth_skip_reason() -> str | None:
@@ -108,7 +106,6 @@ def trained_checkpoint(tmp_path_factory, small_dataset) -> Path:
     run = tmp_path_factory.mktemp("trained") / "run"
     recipe = tiny_recipe(small_dataset, run, "train.steps=40", "train.val_every=10",
                          "train.checkpoint_every=20")
-    with one_thread():
-        result = train(recipe, progress=False)
+    result = train(recipe, progress=False)
     assert result.best_checkpoint.is_file()
     return result.best_checkpoint

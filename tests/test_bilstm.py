@@ -12,15 +12,6 @@ from neuralsynth.sequences import SEQUENCES
 from neuralsynth.sequences.bilstm import INITIAL_LOG_MEL, BiLSTM
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin contention on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def make(**kw) -> BiLSTM:
     torch.manual_seed(0)
     cfg = BiLSTM.Config(**{"hidden_size": 8, **kw})

@@ -12,15 +12,6 @@ from neuralsynth.errors import RecipeError
 CHANNELS = {"pre": 6, "post": 10}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin contention on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def make(sites=("pre", "post"), d=3, n=4) -> FiLM:
     torch.manual_seed(0)
     return FiLM(FiLM.Config(embedding_dim=d, sites=list(sites)), n_instruments=n,

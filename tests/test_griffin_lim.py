@@ -12,15 +12,6 @@ from neuralsynth.vocoders import VOCODERS
 from neuralsynth.vocoders.griffin_lim import GriffinLim, _FrameSTFT
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One thread: steadier timings on a busy 2-core machine; results are identical."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def harmonic_chirp(seconds: float, sr: int = audio.SAMPLE_RATE) -> np.ndarray:
     """Five harmonics of a 200 → 800 Hz exponential chirp with a 3 Hz tremolo."""
     t = np.arange(int(seconds * sr)) / sr

@@ -14,15 +14,6 @@ from neuralsynth.losses.spectral import AbsMSE, LogAbsMSE, TanhLogAbsMSE
 NAMES = ["abs_mse", "log_abs_mse", "tanh_log_abs_mse"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin contention on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def build(name):
     return LOSSES.build({"name": name})
 

@@ -56,15 +56,6 @@ ABLATIONS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin contention on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("rolls, sites, bidirectional, relu, k, layers", ABLATIONS)
 def test_shapes_for_every_ablation(rolls, sites, bidirectional, relu, k, layers):
     torch.manual_seed(0)

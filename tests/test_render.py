@@ -54,16 +54,6 @@ def make_checkpoint(path: Path, *, instruments=INSTRUMENTS, vocoder=None, seed: 
     })
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny test models gain nothing from threads, and OpenMP threads stall badly when
-    the two cores are shared with other processes."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory) -> Path:
     return make_checkpoint(tmp_path_factory.mktemp("ckpt") / "model.pt")

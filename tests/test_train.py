@@ -18,7 +18,7 @@ from neuralsynth.checkpoint import load_checkpoint, load_model
 from neuralsynth.cli.main import cli
 from neuralsynth.errors import UsageError
 from neuralsynth.train import resolve_device, train
-from tests.conftest import SMALL_RECIPE, TINY_TRAIN, one_thread, tiny_recipe
+from tests.conftest import SMALL_RECIPE, TINY_TRAIN, tiny_recipe
 
 
 def _metrics(run: Path) -> list[dict]:
@@ -57,8 +57,7 @@ def test_same_seed_gives_same_losses(small_dataset, tmp_path):
     def run(name, seed):
         recipe = tiny_recipe(small_dataset, tmp_path / name, "train.steps=6", "train.val_every=3",
                              "train.checkpoint_every=6", f"train.seed={seed}")
-        with one_thread():
-            return train(recipe, progress=False)
+        return train(recipe, progress=False)
 
     a, b, c = run("a", 0), run("b", 0), run("c", 1)
     assert len(a.train_losses) == 6
@@ -71,13 +70,12 @@ def test_same_seed_gives_same_losses(small_dataset, tmp_path):
 
 def test_resumed_run_equals_uninterrupted_run(small_dataset, tmp_path):
     common = ("train.val_every=2", "train.checkpoint_every=2", "train.lr_halve_every=3")
-    with one_thread():
-        whole = train(tiny_recipe(small_dataset, tmp_path / "whole", "train.steps=8", *common),
-                      progress=False)
-        part = train(tiny_recipe(small_dataset, tmp_path / "part", "train.steps=4", *common),
-                     progress=False)
-        rest = train(tiny_recipe(small_dataset, tmp_path / "part", "train.steps=8", *common),
-                     resume=True, progress=False)
+    whole = train(tiny_recipe(small_dataset, tmp_path / "whole", "train.steps=8", *common),
+                  progress=False)
+    part = train(tiny_recipe(small_dataset, tmp_path / "part", "train.steps=4", *common),
+                 progress=False)
+    rest = train(tiny_recipe(small_dataset, tmp_path / "part", "train.steps=8", *common),
+                 resume=True, progress=False)
     assert rest.resumed_from == 4 and rest.step == 8
     assert part.train_losses + rest.train_losses == whole.train_losses
     a = load_checkpoint(whole.last_checkpoint)
@@ -111,8 +109,7 @@ def test_killed_run_resumes_and_finishes(small_dataset, tmp_path):
     # What a kill in the middle of a checkpoint write leaves behind: a partial temp file.
     (run / ".last.pt.abc123.tmp.pt").write_bytes(b"PK\x03\x04partial")
 
-    with one_thread():
-        result = CliRunner().invoke(cli, ["train", *args, "--resume"])
+    result = CliRunner().invoke(cli, ["train", *args, "--resume"])
     assert result.exit_code == 0, result.output
     assert f"resuming {run} from step {killed_at}" in result.output
     assert "trained to step 150" in result.output
@@ -173,8 +170,7 @@ def test_dataset_without_validation_items(tmp_path):
     data = make_dataset(tmp_path / "ds", {"a": ("train", 1.0), "b": ("train", 0.8)})
     recipe = tiny_recipe(data, tmp_path / "run", "train.steps=4", "train.val_every=2",
                          "train.checkpoint_every=2")
-    with one_thread():
-        result = train(recipe, progress=False)
+    result = train(recipe, progress=False)
     assert result.step == 4 and result.best_val_loss is None and result.val_losses == []
     best = load_checkpoint(result.best_checkpoint)
     last = load_checkpoint(result.last_checkpoint)
