@@ -111,8 +111,9 @@ class GriffinLim(Vocoder):
                                   "phase reconstruction; > 1 sharpens peaks and reduces "
                                   "the smearing of the mel inversion")
         seed: int = param(0, "seed of the random initial phase")
-        nnls_iter: int = param(16, "iterations of the non-negative mel → linear magnitude "
-                                   "inversion (more = closer fit, slower)")
+        nnls_iter: int = param(16, "maximum Newton steps per frame of the non-negative "
+                                   "mel → linear magnitude inversion (converged frames stop "
+                                   "early; 0 = clipped pseudo-inverse)")
 
         def check(self) -> list[tuple[str, str]]:
             problems = []
