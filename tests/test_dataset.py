@@ -99,10 +99,9 @@ def test_missing_files_are_counted(fake):
         read_manifest(fake)
 
 
-def test_instruments_must_match_the_recipe(fake):
+def test_recipe_may_use_a_subset_of_the_dataset_instruments(fake):
     manifest = read_manifest(fake)
-    with pytest.raises(DataError, match="not in the recipe: church_organ"):
-        instrument_indices(manifest, ["grand_piano"])
+    assert instrument_indices(manifest, ["grand_piano"]) == {"grand_piano": 0}
     with pytest.raises(DataError, match="no training items for recipe instrument.*trumpet"):
         instrument_indices(manifest, ["grand_piano", "church_organ", "trumpet"])
 
@@ -133,6 +132,13 @@ def test_features_are_frame_aligned_and_shared_per_piece(fake):
     by_id = {ex.id: ex for ex in train}
     assert by_id["a.grand_piano"].x is by_id["a.church_organ"].x
     assert {by_id["a.grand_piano"].instrument, by_id["a.church_organ"].instrument} == {0, 1}
+
+
+def test_items_of_instruments_outside_the_recipe_are_skipped(fake):
+    fs = FeatureSet(fake, ["church_organ"], _encoder(), cache=False)
+    examples = fs.examples("train") + fs.examples("val")
+    assert len(examples) == 3
+    assert all(ex.id.endswith("church_organ") and ex.instrument == 0 for ex in examples)
 
 
 def test_feature_cache_is_reused_and_invalidated(fake):

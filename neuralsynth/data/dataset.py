@@ -148,24 +148,22 @@ def instrument_indices(manifest: Manifest, recipe_instruments: list[str]) -> dic
     """Row of the embedding table for each manifest instrument.
 
     The row is the position in the recipe's instrument list; a manifest name matches a
-    recipe name when both denote the same GM program (``piano`` ~ ``grand_piano``). Raises
-    :class:`DataError` when the dataset has instruments the recipe lacks, or the recipe
-    names an instrument the dataset has no items of (its embedding could not be learned).
+    recipe name when both denote the same GM program (``piano`` ~ ``grand_piano``).
+    Dataset instruments the recipe does not name are left out of the mapping, so a recipe
+    can train on a subset of a larger dataset (its items are skipped). Raises
+    :class:`DataError` when the recipe names an instrument the dataset has no training
+    items of (its embedding could not be learned).
     """
     from ..instruments import resolve_instrument
 
     mapping: dict[str, int] = {}
-    unknown: list[str] = []
     for name in manifest.instruments:
         try:
             mapping[name] = recipe_instruments.index(resolve_instrument(name, recipe_instruments))
         except NeuralsynthError:
-            unknown.append(name)
-    if unknown:
-        raise DataError(f"dataset '{manifest.root}' has instruments that are not in the "
-                        f"recipe: {', '.join(unknown)} (recipe: {', '.join(recipe_instruments)}); "
-                        f"add them to data.instruments")
-    used = {mapping[it.instrument] for it in manifest.items if it.split == TRAIN}
+            continue  # not in this recipe: its items are not used
+    used = {mapping[it.instrument] for it in manifest.items
+            if it.split == TRAIN and it.instrument in mapping}
     absent = [name for i, name in enumerate(recipe_instruments) if i not in used]
     if absent:
         raise DataError(f"dataset '{manifest.root}' has no training items for recipe "
@@ -226,7 +224,8 @@ class FeatureSet:
         self._cache = cache
         self._x: dict[tuple[Path, int], torch.Tensor] = {}
         self._notes: dict[Path, Any] = {}
-        wanted = [it for it in self.manifest.items if it.split in set(splits)]
+        wanted = [it for it in self.manifest.items
+                  if it.split in set(splits) and it.instrument in self.instrument_index]
         self._examples: dict[str, list[Example]] = {s: [] for s in SPLITS}
         from tqdm import tqdm
 
