@@ -91,7 +91,7 @@ def _builtin_components(registry: Any) -> list[tuple[str, type]]:
 def render_recipe_reference() -> str:
     """The Markdown text of ``docs/recipes.md``."""
     from .components import REGISTRIES
-    from .recipe import DEFAULT_VOCODER, REQUIRED_SECTIONS, SECTIONS
+    from .recipe_validate import DEFAULT_VOCODER, REQUIRED_SECTIONS, SECTIONS
     from .train_config import DataConfig, TrainConfig, required_fields
 
     out = [

@@ -52,7 +52,7 @@ def one_torch_thread() -> Iterator[None]:
 
 def synth_skip_reason() -> str | None:
     """Why dataset synthesis cannot run here, or None when it can."""
-    from neuralsynth.data.synth import fluidsynth_available
+    from neuralsynth.data.fluid import fluidsynth_available
 
     reason = fluidsynth_available()
     if reason is not None:

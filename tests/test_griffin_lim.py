@@ -8,6 +8,7 @@ import torch
 
 from neuralsynth import audio
 from neuralsynth.errors import RecipeError
+from neuralsynth.mel_inversion import mel_to_linear
 from neuralsynth.vocoders import VOCODERS
 from neuralsynth.vocoders.griffin_lim import GriffinLim, _FrameSTFT
 
@@ -39,7 +40,7 @@ def log_mel_error(x: np.ndarray, y: np.ndarray) -> float:
 
 def spectral_convergence(voc: GriffinLim, mel: np.ndarray, y: np.ndarray) -> float:
     """‖|STFT(y)| − target‖ / ‖target‖ with the magnitude GL was asked to match."""
-    target = audio.mel_to_linear(torch.from_numpy(mel), n_iter=voc.config.nnls_iter)
+    target = mel_to_linear(torch.from_numpy(mel), n_iter=voc.config.nnls_iter)
     got = audio.stft_magnitude(torch.from_numpy(y[:(mel.shape[0] - 1) * audio.HOP_LENGTH]))
     return float((got - target).norm() / target.norm())
 

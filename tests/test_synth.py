@@ -12,8 +12,9 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from neuralsynth.cli.main import cli
-from neuralsynth.data import splits, synth
-from neuralsynth.errors import DataError, UsageError
+from neuralsynth.data import synth, workers
+from neuralsynth.data.dataset_audio import PEAK_CEILING_DBFS
+from neuralsynth.errors import DataError
 from tests.conftest import LITE_SOUNDFONT, SMALL_INSTRUMENTS, synth_skip_reason
 from tests.midi_factory import random_melody, write_midi
 
@@ -50,7 +51,7 @@ def test_audio_is_16k_mono_non_silent_and_covers_the_release_tail(small_dataset)
         wave, _ = sf.read(str(small_dataset / it["audio"]), dtype="float32")
         peak = float(np.abs(wave).max())
         rms = float(np.sqrt(np.mean(wave ** 2)))
-        assert peak <= 10 ** (synth.PEAK_CEILING_DBFS / 20) + 1e-3     # never clipped
+        assert peak <= 10 ** (PEAK_CEILING_DBFS / 20) + 1e-3     # never clipped
         assert rms > 1e-3, f"{it['id']} is (nearly) silent"
         # random_melody pieces end by 3 s; +1 s release tail, at 64-sample resolution
         assert 3.0 < len(wave) / 16000 <= 4.01
@@ -155,100 +156,11 @@ def test_all_bad_midi_is_an_error(tmp_path):
                                  soundfont=LITE_SOUNDFONT, workers=1, progress=False)
 
 
-# ------------------------------------------------------------------ pieces of the pipeline
-def test_silent_or_empty_render_is_an_error():
-    with pytest.raises(DataError, match="silent"):
-        synth.to_dataset_audio(np.zeros(44100, dtype=np.float32))
-    with pytest.raises(DataError, match="empty"):
-        synth.to_dataset_audio(np.zeros(0, dtype=np.float32))
-
-
+# ------------------------------------------------------------------------- worker jobs
 def test_render_job_reports_errors_instead_of_raising(tmp_path, monkeypatch):
-    monkeypatch.setattr(synth, "_RENDERER", None)
-    monkeypatch.setattr(synth, "_RENDERER_ERROR", "FluidSynth cannot load SoundFont 'x.sf2'")
-    res = synth._render_job({"id": "a.organ", "program": 19, "midi_path": "x.mid",
-                             "audio_path": str(tmp_path / "a.wav")})
+    monkeypatch.setattr(workers, "_RENDERER", None)
+    monkeypatch.setattr(workers, "_RENDERER_ERROR", "FluidSynth cannot load SoundFont 'x.sf2'")
+    res = workers.render_job({"id": "a.organ", "program": 19, "midi_path": "x.mid",
+                              "audio_path": str(tmp_path / "a.wav")})
     assert res["error"] == "FluidSynth cannot load SoundFont 'x.sf2'"
     assert not (tmp_path / "a.wav").exists()
-
-
-def test_normalise_uses_fixed_gain_and_guards_the_peak():
-    quiet = np.full(100, 0.01, dtype=np.float32)
-    out, gain = synth.normalise(quiet)
-    assert gain == synth.MAKEUP_GAIN_DB
-    assert float(out.max()) == pytest.approx(0.01 * 10 ** (synth.MAKEUP_GAIN_DB / 20), rel=1e-5)
-    loud = np.full(100, 0.8, dtype=np.float32)
-    out, gain = synth.normalise(loud)
-    assert gain < synth.MAKEUP_GAIN_DB
-    assert float(out.max()) == pytest.approx(10 ** (synth.PEAK_CEILING_DBFS / 20), rel=1e-5)
-
-
-@needs_synth
-def test_events_are_rendered_at_their_time(tmp_path):
-    # One organ note from 0.5 s to 1.0 s: silence before, sound from 0.5 s, none after.
-    midi = write_midi(tmp_path / "one.mid", [(60, 0.5, 1.0, 100)])
-    renderer = synth.FluidRenderer(LITE_SOUNDFONT)
-    try:
-        wave = renderer.render(synth.midi_events(midi), program=19)
-    finally:
-        renderer.close()
-    rate = synth.SYNTH_RATE
-    assert len(wave) == pytest.approx(2.0 * rate, abs=synth.BLOCK)
-    onset = int(np.argmax(wave != 0.0))              # first sample with any sound
-    # the event sits on the nearest block boundary (at most BLOCK/2 early or late)
-    assert abs(onset - 0.5 * rate) <= synth.BLOCK
-    assert np.sqrt(np.mean(wave[int(1.6 * rate):] ** 2)) < 0.05 * np.sqrt(
-        np.mean(wave[int(0.6 * rate):int(0.9 * rate)] ** 2))    # organ stops after release
-
-
-def test_find_soundfont(tmp_path, monkeypatch):
-    with pytest.raises(DataError, match="not found"):
-        synth.find_soundfont(tmp_path / "missing.sf2")
-    monkeypatch.setattr(synth, "DEFAULT_SOUNDFONTS", (str(tmp_path / "nope.sf3"),))
-    with pytest.raises(DataError, match="no General MIDI SoundFont found"):
-        synth.find_soundfont()
-    font = tmp_path / "mine.sf2"
-    font.write_bytes(b"RIFF")
-    monkeypatch.setattr(synth, "DEFAULT_SOUNDFONTS", (str(tmp_path / "nope.sf3"), str(font)))
-    assert synth.find_soundfont() == font
-
-
-def test_discover_midi_and_unique_keys(tmp_path):
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    for d in ("a", "b"):
-        (tmp_path / d / "song one.mid").write_bytes(b"x")
-    (tmp_path / "a" / "notes.txt").write_text("not midi")
-    files = synth.discover_midi([tmp_path])
-    assert [f.name for f in files] == ["song one.mid", "song one.mid"]
-    assert synth.piece_keys(files) == ["song_one", "song_one-2"]
-    with pytest.raises(UsageError, match="no such file"):
-        synth.discover_midi([tmp_path / "missing"])
-
-
-def test_sample_rate_matches_audio_module():
-    from neuralsynth import audio
-
-    assert synth.SAMPLE_RATE == audio.SAMPLE_RATE
-
-
-# ----------------------------------------------------------------------------- splits
-def test_split_is_deterministic_and_order_independent():
-    keys = [f"piece{i}" for i in range(20)]
-    a = splits.split_files(keys, 0.2, seed=3)
-    b = splits.split_files(list(reversed(keys)), 0.2, seed=3)
-    assert a == b
-    assert sum(v == "val" for v in a.values()) == 4
-    others = [splits.split_files(keys, 0.2, seed=s) for s in range(4, 10)]
-    assert any(o != a for o in others)
-
-
-@pytest.mark.parametrize("n,fraction,expected", [(1, 0.2, 0), (2, 0.2, 1), (4, 0.25, 1),
-                                                 (3, 0.9, 2), (10, 0.0, 0), (10, 0.2, 2)])
-def test_number_of_validation_files(n, fraction, expected):
-    assert splits.n_validation(n, fraction) == expected
-
-
-def test_bad_validation_fraction():
-    with pytest.raises(UsageError):
-        splits.n_validation(4, 1.0)

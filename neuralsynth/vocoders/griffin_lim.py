@@ -22,6 +22,7 @@ import torch
 
 from .. import audio
 from ..config import ensure_valid, param
+from ..mel_inversion import mel_to_linear
 from .base import Vocoder
 
 _EPS = 1e-8
@@ -133,7 +134,7 @@ class GriffinLim(Vocoder):
         ensure_valid("vocoder", config)
         if (n_mels, sample_rate, hop_length) != (audio.N_MELS, audio.SAMPLE_RATE,
                                                  audio.HOP_LENGTH):
-            # The mel inversion and the STFT are those of neuralsynth.audio.
+            # The mel inversion and the STFT assume the neuralsynth.audio features.
             raise ValueError(f"griffin_lim supports the neuralsynth.audio features only "
                              f"({audio.N_MELS} mels, {audio.SAMPLE_RATE} Hz, hop "
                              f"{audio.HOP_LENGTH}), got {n_mels}, {sample_rate}, {hop_length}")
@@ -178,7 +179,7 @@ class GriffinLim(Vocoder):
             return np.zeros(0, dtype=np.float32)
         m = torch.nan_to_num(m, nan=0.0, posinf=0.0, neginf=0.0).clamp_min_(0.0)
         with torch.no_grad():
-            mag = audio.mel_to_linear(m, n_iter=int(self.config.nnls_iter))   # [T, 513]
+            mag = mel_to_linear(m, n_iter=int(self.config.nnls_iter))   # [T, 513]
             if self.config.power != 1.0:
                 mag = mag.pow(float(self.config.power))
             wave = self.reconstruct(mag.contiguous(), length)

@@ -19,6 +19,7 @@ import torch
 from neuralsynth import audio
 from neuralsynth.config import param
 from neuralsynth.errors import UsageError
+from neuralsynth.mel_inversion import mel_to_linear
 from neuralsynth.vocoders.base import Vocoder
 
 
@@ -46,8 +47,8 @@ class NoiseExcitation(Vocoder):
                              "same audio.")
         gain: float = param(1.0, "linear gain applied to the waveform (1.0 keeps the "
                                  "loudness the spectrogram implies).")
-        nnls_iter: int = param(32, "projected-gradient steps of the mel → linear magnitude "
-                                   "inversion (0 = clipped pseudo-inverse only).")
+        nnls_iter: int = param(32, "maximum Newton steps per frame of the mel → linear "
+                                   "magnitude inversion (0 = clipped pseudo-inverse only).")
 
     def __init__(self, config, *, n_mels: int = 80, sample_rate: int = 16000,
                  hop_length: int = 128):
@@ -71,7 +72,7 @@ class NoiseExcitation(Vocoder):
         if mel_t.ndim != 2 or mel_t.shape[1] != self.n_mels:
             raise ValueError(f"expected mel [T, {self.n_mels}], got {tuple(mel_t.shape)}")
         n_frames = mel_t.shape[0]
-        magnitude = audio.mel_to_linear(mel_t, n_iter=self.config.nnls_iter)    # [T, 513]
+        magnitude = mel_to_linear(mel_t, n_iter=self.config.nnls_iter)    # [T, 513]
         generator = torch.Generator().manual_seed(int(self.config.seed))
         phase = torch.rand(magnitude.shape, generator=generator) * (2.0 * math.pi)
         # DC and Nyquist bins of a real signal have no phase freedom.
