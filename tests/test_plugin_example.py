@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from neuralsynth import audio
-from neuralsynth.errors import UsageError
+from neuralsynth.errors import RecipeError, UsageError
 from neuralsynth.vocoders.base import VOCODERS
 from tests.midi_factory import random_melody, write_midi
 from tests.test_render import make_checkpoint
@@ -133,7 +133,7 @@ def test_noise_excitation_seed_and_gain(registered):
 
 
 def test_noise_excitation_rejects_bad_settings(registered):
-    with pytest.raises(UsageError, match="gain"):
+    with pytest.raises(RecipeError, match=r"vocoder\.gain: must be >= 0"):
         _build(gain=-1.0)
     with pytest.raises(UsageError, match="n_mels=80"):
         VOCODERS.build({"name": "noise_excitation"}, n_mels=128, sample_rate=16000,

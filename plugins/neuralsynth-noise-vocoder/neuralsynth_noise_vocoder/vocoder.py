@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from neuralsynth import audio
-from neuralsynth.config import param
+from neuralsynth.config import ensure_valid, param
 from neuralsynth.errors import UsageError
 from neuralsynth.mel_inversion import mel_to_linear
 from neuralsynth.vocoders.base import Vocoder
@@ -50,6 +50,15 @@ class NoiseExcitation(Vocoder):
         nnls_iter: int = param(32, "maximum Newton steps per frame of the mel → linear "
                                    "magnitude inversion (0 = clipped pseudo-inverse only).")
 
+        def check(self) -> list[tuple[str, str]]:
+            # Reported by `neuralsynth check` with the recipe line, and by ensure_valid.
+            problems = []
+            if self.gain < 0:
+                problems.append(("gain", f"must be >= 0, got {self.gain}"))
+            if self.nnls_iter < 0:
+                problems.append(("nnls_iter", f"must be >= 0, got {self.nnls_iter}"))
+            return problems
+
     def __init__(self, config, *, n_mels: int = 80, sample_rate: int = 16000,
                  hop_length: int = 128):
         super().__init__(config, n_mels=n_mels, sample_rate=sample_rate,
@@ -61,10 +70,7 @@ class NoiseExcitation(Vocoder):
             raise UsageError(f"noise_excitation supports n_mels={expected[0]}, sample_rate="
                              f"{expected[1]}, hop_length={expected[2]} only; got "
                              f"{n_mels}, {sample_rate}, {hop_length}")
-        if config.gain < 0:
-            raise UsageError(f"noise_excitation gain must be >= 0, got {config.gain}")
-        if config.nnls_iter < 0:
-            raise UsageError(f"noise_excitation nnls_iter must be >= 0, got {config.nnls_iter}")
+        ensure_valid("vocoder", config)
         self._compensation = _overlap_gain(audio.N_FFT, audio.HOP_LENGTH)
 
     def synthesize(self, mel: np.ndarray) -> np.ndarray:
