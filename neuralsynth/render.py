@@ -58,22 +58,6 @@ def default_timbre(instruments: list[str]) -> str:
         return instruments[0]
 
 
-def resolve_device(device: str) -> str:
-    """``cpu``, ``cuda`` or ``auto`` (cuda when available) → a torch device string."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
-        return "cpu"
-    if device == "cuda" or device.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise UsageError(f"--device {device} asked for, but no CUDA GPU is available "
-                             f"(use --device cpu or auto)")
-        return device
-    raise UsageError(f"unknown device '{device}'; use cpu, cuda or auto")
-
-
 def vocoder_spec(requested: dict[str, Any] | None, recipe: Any | None,
                  options: dict[str, Any] | None = None) -> dict[str, Any]:
     """The vocoder spec to use: ``requested``, else the checkpoint recipe's, else Griffin-Lim.
@@ -160,6 +144,7 @@ def render_midi(midi_path: str | Path, out_path: str | Path, *,
 
     from . import audio
     from .checkpoint import load_model
+    from .device import resolve_device
     from .midi import load_notes
     from .timbre import parse_timbre
 
@@ -177,7 +162,7 @@ def render_midi(midi_path: str | Path, out_path: str | Path, *,
         model_path = default_model_path()
         if model_path is None:
             raise UsageError("no model given and no bundled default model is installed")
-    torch_device = resolve_device(device)
+    torch_device = resolve_device(device)  # a bad --device fails before any output exists
     notes = load_notes(midi_path)
     loaded = load_model(model_path, device=torch_device)
     model = loaded.model
@@ -231,4 +216,4 @@ def render_midi(midi_path: str | Path, out_path: str | Path, *,
     return RenderResult(out_path=out_path, seconds=n_samples / audio.SAMPLE_RATE,
                         n_samples=n_samples, timings=timings,
                         sample_rate=audio.SAMPLE_RATE, timbre=parsed.describe(),
-                        vocoder=spec["name"], device=torch_device)
+                        vocoder=spec["name"], device=str(torch_device))

@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from neuralsynth.checkpoint import load_checkpoint, load_model
 from neuralsynth.cli.main import cli
 from neuralsynth.errors import UsageError
-from neuralsynth.train import resolve_device, train
+from neuralsynth.device import resolve_device
+from neuralsynth.train import train
 from tests.conftest import SMALL_RECIPE, TINY_TRAIN, tiny_recipe
 
 
@@ -165,7 +166,7 @@ def test_device_resolution():
 
 
 def test_dataset_without_validation_items(tmp_path):
-    from tests.test_dataset import make_dataset
+    from tests.dataset_factory import make_dataset
 
     data = make_dataset(tmp_path / "ds", {"a": ("train", 1.0), "b": ("train", 0.8)})
     recipe = tiny_recipe(data, tmp_path / "run", "train.steps=4", "train.val_every=2",

@@ -76,7 +76,7 @@ def synth(sources: tuple[str, ...], instruments: tuple[str, ...], out_dir: str,
 @click.argument("dataset", type=click.Path())
 def info(dataset: str) -> None:
     """Check a dataset directory and summarise it per split and instrument."""
-    from ..data.dataset import read_manifest
+    from ..data.manifest import read_manifest
 
     manifest = read_manifest(dataset)
     click.echo(f"{manifest.root}: {len(manifest.items)} items, "

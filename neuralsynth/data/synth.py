@@ -25,14 +25,11 @@ from ..errors import DataError, UsageError
 from ..fileio import atomic_path, write_text_atomic
 from .dataset_audio import MAKEUP_GAIN_DB, PEAK_CEILING_DBFS, SAMPLE_RATE
 from .fluid import RELEASE_TAIL, fluidsynth_available
+from .manifest import MANIFEST_FORMAT, MANIFEST_NAME
 from .midi_files import discover_midi, piece_keys
 from .soundfont import find_soundfont
 from .splits import split_files
 from .workers import make_pool, render_job, validate_job
-
-# Same values as in .dataset, which is not imported: it imports torch.
-MANIFEST_NAME = "manifest.json"
-MANIFEST_FORMAT = 1
 
 
 @dataclasses.dataclass

@@ -1,0 +1,165 @@
+"""A dataset's items as frame-aligned training features, cached on disk.
+
+For training each item becomes a pair of frame-aligned sequences:
+
+- ``x``: the model encoder's features of the MIDI notes, ``[T, in_dim]``
+- ``mel``: the linear-magnitude mel spectrogram of the audio, ``[T, 80]``
+
+with ``T = n_frames(audio samples)``. Features are computed once and kept in memory;
+a copy goes to ``DIR/cache/`` (keyed by the source files' size and mtime and the feature
+settings) so the next run starts without recomputing them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+
+from ..errors import DataError, NeuralsynthError
+from ..fileio import atomic_path
+from .manifest import Item, instrument_indices, read_manifest
+from .splits import SPLITS
+
+# Bump when the cache file layout changes, so old files are recomputed, not misread.
+_CACHE_VERSION = 1
+
+
+@dataclasses.dataclass
+class Example:
+    """Features of one item: ``x [T, in_dim]``, linear ``mel [T, n_mels]``, instrument row."""
+
+    id: str
+    x: torch.Tensor
+    mel: torch.Tensor
+    instrument: int
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.mel.shape[0])
+
+
+def feature_key(encoder: Any) -> dict[str, Any]:
+    """What the features depend on besides the files: encoder and mel settings."""
+    from .. import audio
+
+    config = encoder.config
+    cfg = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else repr(config)
+    return {"cache": _CACHE_VERSION,
+            "encoder": f"{type(encoder).__module__}.{type(encoder).__qualname__}",
+            "encoder_config": cfg,
+            "encoder_rate": [getattr(encoder, "sample_rate", None),
+                             getattr(encoder, "hop_length", None)],
+            "mel": [audio.SAMPLE_RATE, audio.N_FFT, audio.HOP_LENGTH, audio.N_MELS,
+                    audio.F_MIN, audio.F_MAX, audio.MAG_FLOOR]}
+
+
+def _file_stamp(p: Path) -> list:
+    st = p.stat()
+    return [p.name, st.st_size, st.st_mtime_ns]
+
+
+class FeatureSet:
+    """Features of a dataset's items for one encoder, in memory.
+
+    ``examples(split)`` → list of :class:`Example`. ``x`` tensors are shared between
+    the renderings of one piece (the notes are the same), so memory grows with the
+    number of pieces for ``x`` and with the number of items for ``mel``.
+    """
+
+    def __init__(self, root: str | os.PathLike, recipe_instruments: list[str], encoder: Any,
+                 *, cache: bool = True, progress: bool = False,
+                 splits: Iterable[str] = SPLITS):
+        from tqdm import tqdm
+
+        self.manifest = read_manifest(root)
+        self.instrument_index = instrument_indices(self.manifest, list(recipe_instruments))
+        self.encoder = encoder
+        self._key = json.dumps(feature_key(encoder), sort_keys=True)
+        self._cache = cache
+        self._x: dict[tuple[Path, int], torch.Tensor] = {}
+        self._notes: dict[Path, Any] = {}
+        splits = set(splits)
+        wanted = [it for it in self.manifest.items
+                  if it.split in splits and it.instrument in self.instrument_index]
+        self._examples: dict[str, list[Example]] = {s: [] for s in SPLITS}
+        for it in tqdm(wanted, desc="features", unit="item", disable=not progress,
+                       dynamic_ncols=True, leave=False):
+            self._examples[it.split].append(self._load(it))
+
+    def examples(self, split: str) -> list[Example]:
+        return self._examples[split]
+
+    def _load(self, item: Item) -> Example:
+        cached = self._read_cache(item) if self._cache else None
+        if cached is not None:
+            x, mel = cached
+            # Share x with the piece's other renderings, as computed features are.
+            x = self._x.setdefault((item.midi, int(x.shape[0])), x)
+        else:
+            mel = self._mel(item)
+            x = self._features(item.midi, int(mel.shape[0]))
+            if self._cache:
+                self._write_cache(item, x, mel)
+        return Example(item.id, x, mel, self.instrument_index[item.instrument])
+
+    def _mel(self, item: Item) -> torch.Tensor:
+        from ..audio import mel_spectrogram, read_audio
+
+        try:
+            wave = read_audio(item.audio)
+        except NeuralsynthError as exc:
+            raise DataError(f"item '{item.id}': {exc}") from None
+        return mel_spectrogram(wave).contiguous()
+
+    def _features(self, midi: Path, n_frames: int) -> torch.Tensor:
+        key = (midi, n_frames)
+        if key not in self._x:
+            if midi not in self._notes:
+                from ..midi import load_notes
+
+                try:
+                    self._notes[midi] = load_notes(midi)
+                except NeuralsynthError as exc:
+                    raise DataError(str(exc)) from None
+            feats = self.encoder.encode(self._notes[midi], n_frames)
+            self._x[key] = torch.as_tensor(feats, dtype=torch.float32).contiguous()
+        return self._x[key]
+
+    # -- disk cache -----------------------------------------------------------------
+    def _cache_path(self, item: Item) -> Path:
+        # The digest keeps ids that sanitise to the same name apart.
+        digest = hashlib.sha1(item.id.encode("utf-8")).hexdigest()[:10]
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in item.id)[:80]
+        return self.manifest.root / "cache" / f"{safe}-{digest}.pt"
+
+    def _item_key(self, item: Item) -> str:
+        return json.dumps([self._key, _file_stamp(item.audio), _file_stamp(item.midi)])
+
+    def _read_cache(self, item: Item) -> tuple[torch.Tensor, torch.Tensor] | None:
+        path = self._cache_path(item)
+        if not path.is_file():
+            return None
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception:  # stale, truncated or foreign file: recompute
+            return None
+        if not isinstance(blob, dict) or blob.get("key") != self._item_key(item):
+            return None
+        x, mel = blob.get("x"), blob.get("mel")
+        if not (isinstance(x, torch.Tensor) and isinstance(mel, torch.Tensor)
+                and x.shape[0] == mel.shape[0]):
+            return None
+        return x, mel
+
+    def _write_cache(self, item: Item, x: torch.Tensor, mel: torch.Tensor) -> None:
+        try:
+            with atomic_path(self._cache_path(item)) as tmp:
+                torch.save({"key": self._item_key(item), "x": x, "mel": mel}, tmp)
+        except OSError:
+            pass  # a read-only dataset still trains, just without the cache
