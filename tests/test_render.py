@@ -295,3 +295,11 @@ def test_cli_malformed_vocoder_opt(tmp_path, ckpt, midi, opt, needle):
     assert result.exit_code == 2
     assert needle in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_vocoder_options_parse_like_recipe_overrides():
+    from neuralsynth.cli.render import parse_vocoder_opts
+
+    opts = parse_vocoder_opts(("momentum=1e-3", "n_iter=8", "power=1.5", "seed=0"))
+    assert opts == {"momentum": 1e-3, "n_iter": 8, "power": 1.5, "seed": 0}
+    assert isinstance(opts["momentum"], float)   # plain yaml.safe_load gives the str '1e-3'

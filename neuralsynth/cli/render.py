@@ -8,10 +8,15 @@ import click
 
 
 def parse_vocoder_opts(opts: tuple[str, ...]) -> dict:
-    """``("n_iter=32", "seed=3")`` → ``{"n_iter": 32, "seed": 3}``; values are YAML scalars."""
+    """``("n_iter=32", "seed=3")`` → ``{"n_iter": 32, "seed": 3}``; values are YAML scalars.
+
+    Values are read by the same parser as recipe ``-o`` overrides, so ``1e-3`` is a float
+    in both places (plain PyYAML would read it as a string).
+    """
     import yaml
 
     from ..errors import UsageError
+    from ..recipe_yaml import parse_yaml_value
 
     params: dict = {}
     for opt in opts:
@@ -22,7 +27,7 @@ def parse_vocoder_opts(opts: tuple[str, ...]) -> dict:
         if key == "name":
             raise UsageError("choose the vocoder with --vocoder, not --vocoder-opt name=...")
         try:
-            params[key] = yaml.safe_load(raw) if raw.strip() else ""
+            params[key] = parse_yaml_value(raw) if raw.strip() else ""
         except yaml.YAMLError:
             params[key] = raw  # not a YAML scalar: keep the text; the Config check decides
     return params
