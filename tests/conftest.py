@@ -109,3 +109,12 @@ def trained_checkpoint(tmp_path_factory, small_dataset) -> Path:
     result = train(recipe, progress=False)
     assert result.best_checkpoint.is_file()
     return result.best_checkpoint
+
+
+@pytest.fixture(scope="session")
+def untrained_ckpt(tmp_path_factory) -> Path:
+    """A real Mel2Mel checkpoint with random weights (grand_piano, church_organ, trumpet):
+    enough for render and CLI tests that need no training."""
+    from tests.model_factory import make_checkpoint
+
+    return make_checkpoint(tmp_path_factory.mktemp("untrained") / "model.pt")

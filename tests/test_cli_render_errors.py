@@ -19,12 +19,6 @@ from click.testing import CliRunner
 
 from neuralsynth.cli.main import cli
 from tests.midi_factory import random_melody, write_midi
-from tests.test_render import make_checkpoint
-
-
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory) -> Path:
-    return make_checkpoint(tmp_path_factory.mktemp("ckpt") / "model.pt")
 
 
 @pytest.fixture(scope="module")
@@ -77,39 +71,41 @@ def run_subprocess(args: list[str], *, code: int, needles: tuple[str, ...],
 
 
 # -- bad MIDI files ----------------------------------------------------------------------
-def test_empty_midi(tmp_path, ckpt, out_dir):
+def test_empty_midi(tmp_path, untrained_ckpt, out_dir):
     midi = tmp_path / "empty.mid"
     midi.write_bytes(b"")
-    run_cli([midi, "-o", out_dir / "o.wav", "--model", ckpt], code=1, needles=("empty.mid",))
+    run_cli([midi, "-o", out_dir / "o.wav", "--model", untrained_ckpt], code=1,
+            needles=("empty.mid",))
     assert_nothing_written(out_dir)
 
 
-def test_missing_midi(tmp_path, ckpt, out_dir):
-    run_cli([tmp_path / "nope.mid", "-o", out_dir / "o.wav", "--model", ckpt], code=1,
+def test_missing_midi(tmp_path, untrained_ckpt, out_dir):
+    run_cli([tmp_path / "nope.mid", "-o", out_dir / "o.wav", "--model", untrained_ckpt], code=1,
             needles=("nope.mid",))
     assert_nothing_written(out_dir)
 
 
-def test_random_bytes_midi_subprocess(tmp_path, ckpt, out_dir):
+def test_random_bytes_midi_subprocess(tmp_path, untrained_ckpt, out_dir):
     midi = tmp_path / "noise.mid"
     midi.write_bytes(os.urandom(3000))
-    run_subprocess([midi, "-o", out_dir / "o.wav", "--model", ckpt], code=1,
+    run_subprocess([midi, "-o", out_dir / "o.wav", "--model", untrained_ckpt], code=1,
                    needles=("noise.mid",))
     assert_nothing_written(out_dir)
 
 
-def test_truncated_midi(tmp_path, ckpt, good_midi, out_dir):
+def test_truncated_midi(tmp_path, untrained_ckpt, good_midi, out_dir):
     data = good_midi.read_bytes()
     midi = tmp_path / "cut.mid"
     midi.write_bytes(data[: len(data) // 2])
-    run_cli([midi, "-o", out_dir / "o.wav", "--model", ckpt], code=1, needles=("cut.mid",))
+    run_cli([midi, "-o", out_dir / "o.wav", "--model", untrained_ckpt], code=1,
+            needles=("cut.mid",))
     assert_nothing_written(out_dir)
 
 
-def test_drums_only_midi(tmp_path, ckpt, out_dir):
+def test_drums_only_midi(tmp_path, untrained_ckpt, out_dir):
     midi = write_midi(tmp_path / "drums.mid", [], drum_notes=[(36, 0.0, 0.5, 100),
                                                                (38, 0.5, 1.0, 100)])
-    run_cli([midi, "-o", out_dir / "o.wav", "--model", ckpt], code=1,
+    run_cli([midi, "-o", out_dir / "o.wav", "--model", untrained_ckpt], code=1,
             needles=("drums.mid", "drum"))
     assert_nothing_written(out_dir)
 
@@ -124,8 +120,9 @@ def test_drums_only_midi(tmp_path, ckpt, out_dir):
     ("piano:lots", ("'lots'", "not a number")),
     ("", ("empty timbre spec",)),
 ])
-def test_bad_timbre(good_midi, ckpt, out_dir, spec, needles):
-    run_cli([good_midi, "-o", out_dir / "o.wav", "--model", ckpt, "--timbre", spec], code=2,
+def test_bad_timbre(good_midi, untrained_ckpt, out_dir, spec, needles):
+    run_cli([good_midi, "-o", out_dir / "o.wav", "--model", untrained_ckpt,
+             "--timbre", spec], code=2,
             needles=needles)
     assert_nothing_written(out_dir)
 
@@ -172,43 +169,45 @@ def test_checkpoint_that_would_run_code_subprocess(tmp_path, good_midi, out_dir)
 
 
 # -- bad vocoder -------------------------------------------------------------------------
-def test_unknown_vocoder(good_midi, ckpt, out_dir):
-    run_cli([good_midi, "-o", out_dir / "o.wav", "--model", ckpt, "--vocoder", "griffin_lin"],
+def test_unknown_vocoder(good_midi, untrained_ckpt, out_dir):
+    run_cli([good_midi, "-o", out_dir / "o.wav", "--model", untrained_ckpt,
+             "--vocoder", "griffin_lin"],
             code=2, needles=("unknown vocoder 'griffin_lin'", "did you mean 'griffin_lim'?"))
     assert_nothing_written(out_dir)
 
 
-def test_unknown_vocoder_option(good_midi, ckpt, out_dir):
-    run_cli([good_midi, "-o", out_dir / "o.wav", "--model", ckpt, "--vocoder", "griffin_lim",
+def test_unknown_vocoder_option(good_midi, untrained_ckpt, out_dir):
+    run_cli([good_midi, "-o", out_dir / "o.wav", "--model", untrained_ckpt,
+             "--vocoder", "griffin_lim",
              "--vocoder-opt", "n_itr=3"], code=2, needles=("n_itr", "did you mean 'n_iter'?"))
     assert_nothing_written(out_dir)
 
 
-def test_wrongly_typed_vocoder_option(good_midi, ckpt, out_dir):
-    run_cli([good_midi, "-o", out_dir / "o.wav", "--model", ckpt,
+def test_wrongly_typed_vocoder_option(good_midi, untrained_ckpt, out_dir):
+    run_cli([good_midi, "-o", out_dir / "o.wav", "--model", untrained_ckpt,
              "--vocoder-opt", "n_iter=many"], code=2, needles=("n_iter", "int"))
     assert_nothing_written(out_dir)
 
 
 # -- outputs -----------------------------------------------------------------------------
-def test_bad_output_suffix(good_midi, ckpt, out_dir):
-    run_cli([good_midi, "-o", out_dir / "o.mp3", "--model", ckpt], code=2,
+def test_bad_output_suffix(good_midi, untrained_ckpt, out_dir):
+    run_cli([good_midi, "-o", out_dir / "o.mp3", "--model", untrained_ckpt], code=2,
             needles=(".wav",))
     assert_nothing_written(out_dir)
 
 
-def test_negative_tail(good_midi, ckpt, out_dir):
-    run_cli([good_midi, "-o", out_dir / "o.wav", "--model", ckpt, "--tail", "-2"], code=2,
+def test_negative_tail(good_midi, untrained_ckpt, out_dir):
+    run_cli([good_midi, "-o", out_dir / "o.wav", "--model", untrained_ckpt, "--tail", "-2"], code=2,
             needles=("tail",))
     assert_nothing_written(out_dir)
 
 
 @pytest.mark.parametrize("bad_args", [["--timbre", "organ:-1"], ["--vocoder", "wavenot"]])
-def test_failed_render_keeps_existing_output(tmp_path, good_midi, ckpt, bad_args):
+def test_failed_render_keeps_existing_output(tmp_path, good_midi, untrained_ckpt, bad_args):
     out = tmp_path / "keep.wav"
     out.write_bytes(b"precious earlier render")
     result = CliRunner().invoke(cli, ["render", str(good_midi), "-o", str(out), "--model",
-                                      str(ckpt), *bad_args])
+                                      str(untrained_ckpt), *bad_args])
     assert result.exit_code == 2
     assert out.read_bytes() == b"precious earlier render"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.wav"]

@@ -16,7 +16,7 @@ from neuralsynth import audio
 from neuralsynth.errors import RecipeError, UsageError
 from neuralsynth.vocoders.base import VOCODERS
 from tests.midi_factory import random_melody, write_midi
-from tests.test_render import make_checkpoint
+from tests.model_factory import make_checkpoint
 
 PLUGIN_SRC = Path(__file__).resolve().parents[1] / "plugins" / "neuralsynth-noise-vocoder"
 EXE = Path(sys.executable).parent / "neuralsynth"

@@ -10,53 +10,16 @@ import soundfile as sf
 import torch
 from click.testing import CliRunner
 
-from neuralsynth import __version__
-from neuralsynth.checkpoint import load_model, save_checkpoint
+from neuralsynth.checkpoint import load_model
 from neuralsynth.cli.main import cli
 from neuralsynth.errors import UsageError
-from neuralsynth.model import Mel2Mel
-from neuralsynth.recipe import recipe_from_dict
 from neuralsynth.render import default_model_path, default_timbre, render_midi, vocoder_spec
 from tests.midi_factory import random_melody, write_midi
+from tests.model_factory import INSTRUMENTS, make_checkpoint
 
-INSTRUMENTS = ["grand_piano", "church_organ", "trumpet"]
 HOP, SR = 128, 16000
 # Few Griffin-Lim iterations keep each render well under a second.
 FAST_GL = {"name": "griffin_lim", "n_iter": 4}
-
-
-def make_checkpoint(path: Path, *, instruments=INSTRUMENTS, vocoder=None, seed: int = 0,
-                    hidden_size: int = 16) -> Path:
-    """A real, untrained Mel2Mel checkpoint (random weights) written the normal way."""
-    recipe = {
-        "recipe": 1,
-        "name": "render_test",
-        "data": {"dataset": "unused", "instruments": list(instruments)},
-        "model": {"encoder": {"name": "pianoroll"},
-                  "conditioner": {"name": "film", "embedding_dim": 2},
-                  "sequence": {"name": "bilstm", "hidden_size": hidden_size}},
-        "loss": {"name": "tanh_log_abs_mse"},
-    }
-    if vocoder is not None:
-        recipe["vocoder"] = vocoder
-    resolved = recipe_from_dict(recipe)
-    torch.manual_seed(seed)
-    model = Mel2Mel.from_spec(resolved.model, n_instruments=len(instruments))
-    # FiLM starts as the identity for every timbre (zero weights); random weights there
-    # make instruments sound different, as they do after training.
-    with torch.no_grad():
-        for p in model.conditioner.parameters():
-            p.add_(torch.randn_like(p) * 0.5)
-    return save_checkpoint(path, {
-        "model_state": model.state_dict(), "recipe": resolved.to_dict(),
-        "instruments": list(instruments), "providers": model.providers(), "step": 0,
-        "best_val_loss": None, "neuralsynth_version": __version__,
-    })
-
-
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory) -> Path:
-    return make_checkpoint(tmp_path_factory.mktemp("ckpt") / "model.pt")
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +40,12 @@ def read(path: Path) -> np.ndarray:
 
 # -- length ---------------------------------------------------------------------------
 @pytest.mark.parametrize("tail", [0.0, 0.37, 1.0])
-def test_length_is_n_frames_times_hop(tmp_path, ckpt, midi, tail):
+def test_length_is_n_frames_times_hop(tmp_path, untrained_ckpt, midi, tail):
     from neuralsynth.midi import load_notes
 
     duration = load_notes(midi).duration
     out = tmp_path / "out.wav"
-    result = render_midi(midi, out, model_path=ckpt, vocoder=FAST_GL, tail_seconds=tail)
+    result = render_midi(midi, out, model_path=untrained_ckpt, vocoder=FAST_GL, tail_seconds=tail)
     n_frames = frames_for(duration + tail)
     assert result.n_samples == n_frames * HOP
     assert result.seconds == pytest.approx(n_frames * HOP / SR)
@@ -94,20 +57,20 @@ def test_length_is_n_frames_times_hop(tmp_path, ckpt, midi, tail):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"]   # no temp files
 
 
-def test_longer_tail_adds_exactly_its_frames(tmp_path, ckpt, midi):
-    a = render_midi(midi, tmp_path / "a.wav", model_path=ckpt, vocoder=FAST_GL,
+def test_longer_tail_adds_exactly_its_frames(tmp_path, untrained_ckpt, midi):
+    a = render_midi(midi, tmp_path / "a.wav", model_path=untrained_ckpt, vocoder=FAST_GL,
                     tail_seconds=0.0)
-    b = render_midi(midi, tmp_path / "b.wav", model_path=ckpt, vocoder=FAST_GL,
+    b = render_midi(midi, tmp_path / "b.wav", model_path=untrained_ckpt, vocoder=FAST_GL,
                     tail_seconds=0.5)
     assert b.n_samples - a.n_samples == pytest.approx(0.5 * SR, abs=HOP)
 
 
-def test_drum_tracks_do_not_extend_the_render(tmp_path, ckpt):
+def test_drum_tracks_do_not_extend_the_render(tmp_path, untrained_ckpt):
     notes = [(60, 0.0, 0.5, 90), (64, 0.25, 1.0, 90)]
     plain = write_midi(tmp_path / "plain.mid", notes)
     drums = write_midi(tmp_path / "drums.mid", notes, drum_notes=[(36, 0.0, 3.0, 100)])
-    a = render_midi(plain, tmp_path / "a.wav", model_path=ckpt, vocoder=FAST_GL)
-    b = render_midi(drums, tmp_path / "b.wav", model_path=ckpt, vocoder=FAST_GL)
+    a = render_midi(plain, tmp_path / "a.wav", model_path=untrained_ckpt, vocoder=FAST_GL)
+    b = render_midi(drums, tmp_path / "b.wav", model_path=untrained_ckpt, vocoder=FAST_GL)
     assert a.n_samples == b.n_samples == frames_for(1.0 + 1.0) * HOP
     assert np.array_equal(read(tmp_path / "a.wav"), read(tmp_path / "b.wav"))
 
@@ -119,25 +82,25 @@ def test_default_timbre_is_piano_else_the_first_instrument():
     assert default_timbre(["trumpet", "church_organ"]) == "trumpet"
 
 
-def test_default_timbre_renders_the_piano(tmp_path, ckpt, midi):
-    render_midi(midi, tmp_path / "default.wav", model_path=ckpt, vocoder=FAST_GL)
-    render_midi(midi, tmp_path / "piano.wav", model_path=ckpt, vocoder=FAST_GL,
+def test_default_timbre_renders_the_piano(tmp_path, untrained_ckpt, midi):
+    render_midi(midi, tmp_path / "default.wav", model_path=untrained_ckpt, vocoder=FAST_GL)
+    render_midi(midi, tmp_path / "piano.wav", model_path=untrained_ckpt, vocoder=FAST_GL,
                 timbre="piano")
     assert np.array_equal(read(tmp_path / "default.wav"), read(tmp_path / "piano.wav"))
 
 
-def test_render_is_deterministic(tmp_path, ckpt, midi):
+def test_render_is_deterministic(tmp_path, untrained_ckpt, midi):
     for name in ("x.wav", "y.wav"):
-        render_midi(midi, tmp_path / name, model_path=ckpt, vocoder=FAST_GL,
+        render_midi(midi, tmp_path / name, model_path=untrained_ckpt, vocoder=FAST_GL,
                     timbre="piano:0.2,organ:0.8")
     assert (tmp_path / "x.wav").read_bytes() == (tmp_path / "y.wav").read_bytes()
 
 
-def test_mixes_change_the_output(tmp_path, ckpt, midi):
+def test_mixes_change_the_output(tmp_path, untrained_ckpt, midi):
     waves = {}
     for spec in ("piano", "organ", "piano:0.5,organ:0.5", "piano:0.1,organ:0.9"):
         out = tmp_path / f"{len(waves)}.wav"
-        result = render_midi(midi, out, model_path=ckpt, vocoder=FAST_GL, timbre=spec)
+        result = render_midi(midi, out, model_path=untrained_ckpt, vocoder=FAST_GL, timbre=spec)
         waves[spec] = read(out)
         assert result.timbre  # described for the CLI
     specs = list(waves)
@@ -147,17 +110,18 @@ def test_mixes_change_the_output(tmp_path, ckpt, midi):
             assert not np.allclose(waves[a], waves[b], atol=1e-4), (a, b)
 
 
-def test_coordinates_of_a_mix_render_the_mix(tmp_path, ckpt, midi):
+def test_coordinates_of_a_mix_render_the_mix(tmp_path, untrained_ckpt, midi):
     """Raw coordinates equal to a mix's embedding give the mix's audio, bit for bit."""
     from neuralsynth.timbre import parse_timbre
 
-    model = load_model(ckpt).model
+    model = load_model(untrained_ckpt).model
     emb = parse_timbre("piano:0.3,organ:0.7", INSTRUMENTS, 2).embedding(model)
     coords = "xy:" + ",".join(repr(float(v)) for v in emb.tolist())
-    render_midi(midi, tmp_path / "mix.wav", model_path=ckpt, vocoder=FAST_GL,
+    render_midi(midi, tmp_path / "mix.wav", model_path=untrained_ckpt, vocoder=FAST_GL,
                 timbre="piano:0.3,organ:0.7")
-    render_midi(midi, tmp_path / "xy.wav", model_path=ckpt, vocoder=FAST_GL, timbre=coords)
-    render_midi(midi, tmp_path / "far.wav", model_path=ckpt, vocoder=FAST_GL,
+    render_midi(midi, tmp_path / "xy.wav", model_path=untrained_ckpt, vocoder=FAST_GL,
+                timbre=coords)
+    render_midi(midi, tmp_path / "far.wav", model_path=untrained_ckpt, vocoder=FAST_GL,
                 timbre="xy:5,-5")
     assert np.array_equal(read(tmp_path / "mix.wav"), read(tmp_path / "xy.wav"))
     assert not np.allclose(read(tmp_path / "mix.wav"), read(tmp_path / "far.wav"), atol=1e-4)
@@ -184,24 +148,24 @@ def test_trained_model_mixes_move_from_one_instrument_to_the_other(trained_check
 
 
 # -- vocoder ----------------------------------------------------------------------------
-def test_vocoder_options_change_the_output(tmp_path, ckpt, midi):
+def test_vocoder_options_change_the_output(tmp_path, untrained_ckpt, midi):
     a = tmp_path / "a.wav"
     b = tmp_path / "b.wav"
     c = tmp_path / "c.wav"
-    render_midi(midi, a, model_path=ckpt, vocoder={**FAST_GL, "seed": 1})
-    render_midi(midi, b, model_path=ckpt, vocoder={**FAST_GL, "seed": 2})
-    render_midi(midi, c, model_path=ckpt, vocoder=FAST_GL, vocoder_options={"seed": 2})
+    render_midi(midi, a, model_path=untrained_ckpt, vocoder={**FAST_GL, "seed": 1})
+    render_midi(midi, b, model_path=untrained_ckpt, vocoder={**FAST_GL, "seed": 2})
+    render_midi(midi, c, model_path=untrained_ckpt, vocoder=FAST_GL, vocoder_options={"seed": 2})
     assert not np.allclose(read(a), read(b), atol=1e-4)
     assert np.array_equal(read(b), read(c))
 
 
 def test_checkpoint_recipe_vocoder_is_the_default(tmp_path, midi):
-    ckpt = make_checkpoint(tmp_path / "gl.pt", vocoder={"name": "griffin_lim", "n_iter": 2,
+    gl_ckpt = make_checkpoint(tmp_path / "gl.pt", vocoder={"name": "griffin_lim", "n_iter": 2,
                                                         "seed": 9})
-    render_midi(midi, tmp_path / "default.wav", model_path=ckpt)
-    render_midi(midi, tmp_path / "explicit.wav", model_path=ckpt,
+    render_midi(midi, tmp_path / "default.wav", model_path=gl_ckpt)
+    render_midi(midi, tmp_path / "explicit.wav", model_path=gl_ckpt,
                 vocoder={"name": "griffin_lim", "n_iter": 2, "seed": 9})
-    render_midi(midi, tmp_path / "other.wav", model_path=ckpt,
+    render_midi(midi, tmp_path / "other.wav", model_path=gl_ckpt,
                 vocoder={"name": "griffin_lim", "n_iter": 2, "seed": 1})
     assert np.array_equal(read(tmp_path / "default.wav"), read(tmp_path / "explicit.wav"))
     assert not np.allclose(read(tmp_path / "default.wav"), read(tmp_path / "other.wav"),
@@ -222,8 +186,8 @@ def test_vocoder_spec_resolution():
         vocoder_spec(None, R(), {"name": "x"})
 
 
-def test_flac_output(tmp_path, ckpt, midi):
-    result = render_midi(midi, tmp_path / "out.flac", model_path=ckpt, vocoder=FAST_GL,
+def test_flac_output(tmp_path, untrained_ckpt, midi):
+    result = render_midi(midi, tmp_path / "out.flac", model_path=untrained_ckpt, vocoder=FAST_GL,
                          tail_seconds=0.25)
     info = sf.info(str(tmp_path / "out.flac"))
     assert info.format == "FLAC" and info.frames == result.n_samples
@@ -237,22 +201,23 @@ def test_no_default_model_yet(tmp_path, midi):
 
 
 @pytest.mark.parametrize("tail", [-1.0, float("nan"), float("inf")])
-def test_bad_tail(tmp_path, ckpt, midi, tail):
+def test_bad_tail(tmp_path, untrained_ckpt, midi, tail):
     with pytest.raises(UsageError, match="tail"):
-        render_midi(midi, tmp_path / "o.wav", model_path=ckpt, tail_seconds=tail)
+        render_midi(midi, tmp_path / "o.wav", model_path=untrained_ckpt, tail_seconds=tail)
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU message")
-def test_cuda_without_gpu_is_a_usage_error(tmp_path, ckpt, midi):
+def test_cuda_without_gpu_is_a_usage_error(tmp_path, untrained_ckpt, midi):
     with pytest.raises(UsageError, match="no CUDA GPU"):
-        render_midi(midi, tmp_path / "o.wav", model_path=ckpt, device="cuda")
+        render_midi(midi, tmp_path / "o.wav", model_path=untrained_ckpt, device="cuda")
 
 
 # -- CLI --------------------------------------------------------------------------------
-def test_cli_render_writes_file_and_reports(tmp_path, ckpt, midi):
+def test_cli_render_writes_file_and_reports(tmp_path, untrained_ckpt, midi):
     out = tmp_path / "sub" / "cli.wav"
-    result = CliRunner().invoke(cli, ["render", str(midi), "-o", str(out), "--model", str(ckpt),
+    result = CliRunner().invoke(cli, ["render", str(midi), "-o", str(out),
+                                      "--model", str(untrained_ckpt),
                                       "--timbre", "piano:0.3,organ:0.7", "--vocoder",
                                       "griffin_lim", "--vocoder-opt", "n_iter=4",
                                       "--vocoder-opt", "seed=2", "--tail", "0.5",
@@ -267,7 +232,7 @@ def test_cli_render_writes_file_and_reports(tmp_path, ckpt, midi):
     assert f"{n} samples" in result.stdout
     assert read(out).shape == (n,)
     # The options reached the vocoder: same render through the library is identical.
-    render_midi(midi, tmp_path / "lib.wav", model_path=ckpt, timbre="piano:0.3,organ:0.7",
+    render_midi(midi, tmp_path / "lib.wav", model_path=untrained_ckpt, timbre="piano:0.3,organ:0.7",
                 vocoder={"name": "griffin_lim", "n_iter": 4, "seed": 2}, tail_seconds=0.5)
     assert np.array_equal(read(out), read(tmp_path / "lib.wav"))
 
@@ -289,9 +254,9 @@ def test_cli_without_model_explains(tmp_path, midi):
 
 @pytest.mark.parametrize("opt, needle", [("n_iter", "key=value"), ("=3", "key=value"),
                                          ("name=x", "--vocoder")])
-def test_cli_malformed_vocoder_opt(tmp_path, ckpt, midi, opt, needle):
+def test_cli_malformed_vocoder_opt(tmp_path, untrained_ckpt, midi, opt, needle):
     result = CliRunner().invoke(cli, ["render", str(midi), "-o", str(tmp_path / "o.wav"),
-                                      "--model", str(ckpt), "--vocoder-opt", opt])
+                                      "--model", str(untrained_ckpt), "--vocoder-opt", opt])
     assert result.exit_code == 2
     assert needle in result.stderr
     assert list(tmp_path.iterdir()) == []
