@@ -8,7 +8,9 @@ and containers of them, and nothing that runs code when unpickled.
 Keys (``format`` 1): ``format``, ``model_state``, ``recipe`` (plain dict), ``instruments``,
 ``providers`` (``{kind: {name: [distribution, version]}}``), ``step``, ``best_val_loss``,
 ``neuralsynth_version``; training checkpoints add ``optimizer_state``,
-``scheduler_state`` and ``rng_state``.
+``scheduler_state`` and ``rng_state``. Files from ``neuralsynth export`` have no resume
+keys, may store the weights as float16 (cast back to float32 on loading) and add
+``export`` (provenance; see :mod:`neuralsynth.export`).
 """
 
 from __future__ import annotations
@@ -110,6 +112,21 @@ class LoadedModel:
     best_val_loss: float | None = None
 
 
+def _as_model_dtypes(state: Any, model: torch.nn.Module) -> Any:
+    """Cast stored floating weights to the dtype of the model's own (float32) tensors.
+
+    ``neuralsynth export --half`` stores weights as float16 to halve the file; the model
+    always runs in float32. ``load_state_dict`` would cast on copy anyway, but saying it
+    here keeps that a stated property of the format rather than a side effect.
+    """
+    if not isinstance(state, dict):
+        return state                       # load_state_dict reports the wrong type
+    own = model.state_dict()
+    return {k: (v.to(own[k].dtype) if k in own and isinstance(v, torch.Tensor)
+                and v.is_floating_point() and own[k].is_floating_point() else v)
+            for k, v in state.items()}
+
+
 def model_from_checkpoint(data: dict[str, Any], *, source: str = "<checkpoint>"):
     """Rebuild the Mel2Mel of a loaded checkpoint dict and load its weights.
 
@@ -128,7 +145,7 @@ def model_from_checkpoint(data: dict[str, Any], *, source: str = "<checkpoint>")
         reason = " ".join(line.strip() for line in first[:3])
         raise CheckpointError(f"checkpoint {source}: cannot rebuild its model: {reason}") from None
     try:
-        model.load_state_dict(data["model_state"])
+        model.load_state_dict(_as_model_dtypes(data["model_state"], model))
     except (RuntimeError, KeyError, TypeError) as exc:
         reason = " ".join(str(exc).split())[:300]
         raise CheckpointError(f"checkpoint {source}: weights do not fit the model its recipe "

@@ -177,5 +177,41 @@ def resolve_instrument(name: str, known: Iterable[str] | None = None) -> str:
     raise TimbreError(f"unknown instrument '{name}'{hint}; known: {listing}")
 
 
-__all__ = ["PAPER_INSTRUMENTS", "PAPER_PROGRAMS", "GM_PROGRAMS", "ALIASES",
-           "resolve_instrument", "program_of"]
+#: Names that stand for a set of instruments when building a dataset.
+GROUPS = {"paper": "the 10 instruments of the paper",
+          "gm": "all 128 General MIDI programs",
+          "gm:A-B": "General MIDI programs A to B (0-based, inclusive), e.g. gm:0-99"}
+
+
+def expand_instruments(names: Iterable[str]) -> list[str]:
+    """Canonical names for ``names``, with groups expanded, in order and without repeats.
+
+    Besides single names (see :func:`resolve_instrument`), ``paper`` is the paper's ten
+    instruments, ``gm`` the 128 General MIDI programs and ``gm:0-99`` a range of them,
+    so a 100-instrument dataset is ``--instruments gm:0-99``.
+    """
+    out: list[str] = []
+    for name in names:
+        # groups are matched before normalising, which would turn 'gm:0-99' into 'gm:0_99'
+        key = name.strip().lower() if isinstance(name, str) else name
+        if key == "paper":
+            out += PAPER_INSTRUMENTS
+        elif key == "gm":
+            out += GM_PROGRAMS
+        elif isinstance(key, str) and key.startswith("gm:"):
+            lo_text, sep, hi_text = key[3:].partition("-")
+            try:
+                lo, hi = int(lo_text), int(hi_text if sep else lo_text)
+            except ValueError:
+                raise TimbreError(f"instrument range '{name}' must look like gm:0-99") from None
+            if not 0 <= lo <= hi <= 127:
+                raise TimbreError(f"instrument range '{name}' must satisfy "
+                                  f"0 <= first <= last <= 127")
+            out += GM_PROGRAMS[lo:hi + 1]
+        else:
+            out.append(resolve_instrument(name))
+    return list(dict.fromkeys(out))
+
+
+__all__ = ["PAPER_INSTRUMENTS", "PAPER_PROGRAMS", "GM_PROGRAMS", "ALIASES", "GROUPS",
+           "resolve_instrument", "program_of", "expand_instruments"]

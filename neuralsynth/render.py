@@ -43,8 +43,36 @@ class RenderResult:
     device: str = "cpu"
 
 
+#: Environment variable naming the model ``render`` uses without ``--model``.
+DEFAULT_MODEL_ENV = "NEURALSYNTH_DEFAULT_MODEL"
+
+
 def default_model_path() -> Path | None:
-    """The model bundled with the package, or None when no default model is installed."""
+    """The model ``render`` uses when none is given, or None when there is none.
+
+    ``$NEURALSYNTH_DEFAULT_MODEL`` wins when set: a path (it must be an existing file,
+    else :class:`UsageError` names the variable), or ``none`` to ignore the bundled model.
+    Otherwise the model shipped inside the package, ``neuralsynth/models/default.pt``,
+    when that file is installed. An empty variable counts as unset.
+    """
+    import importlib.resources
+    import os
+
+    override = os.environ.get(DEFAULT_MODEL_ENV, "").strip()
+    if override.lower() == "none":
+        return None
+    if override:
+        path = Path(override).expanduser()
+        if not path.is_file():
+            what = "a directory" if path.is_dir() else "not found"
+            raise UsageError(f"{DEFAULT_MODEL_ENV}={override}: default model {what}; "
+                             f"point it at a model file, or unset it")
+        return path
+    bundled = importlib.resources.files("neuralsynth") / "models" / "default.pt"
+    # A normal (unzipped) install puts package data on disk, where torch.load can open
+    # it by path; a zipped install has no such path and gets no default model.
+    if isinstance(bundled, Path) and bundled.is_file():
+        return bundled
     return None
 
 

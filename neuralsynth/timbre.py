@@ -1,6 +1,6 @@
-"""Timbre specs: which point of the learned timbre space to render with.
+"""Timbre specs: which point (or path) of the learned timbre space to render with.
 
-A spec names one instrument, a mix of instruments, or raw coordinates:
+A spec names one instrument, a mix of instruments, raw coordinates, or a morph path:
 
     piano                      one instrument (aliases work: piano -> grand_piano)
     piano:0.3,organ:0.7        a convex mix; weights are normalised to sum to 1,
@@ -8,14 +8,18 @@ A spec names one instrument, a mix of instruments, or raw coordinates:
                                a name given twice adds its weights up
     xy:0.5,-1.2                raw coordinates in the embedding space, exactly
                                ``embedding_dim`` numbers (any dimension, despite the name)
+    piano@0s,organ@8s          a morph: keyframes ``TIMBRE@TIME``, interpolated linearly
+                               in the embedding space (see :mod:`neuralsynth.timbre_path`)
 
 Names resolve against the instruments stored in the checkpoint. Raw coordinates use the
-``xy:`` prefix rather than a leading ``@`` because ``@`` is reserved for time in morph
-paths (``piano@0s,organ@8s``), which a later version adds on top of :class:`Timbre`.
+``xy:`` prefix rather than a leading ``@`` because ``@`` marks time in morph paths. Inside
+a morph ``,`` separates keyframes, so a keyframe writes a mix with ``+``
+(``piano:0.3+organ:0.7@4s``) and coordinates with ``;`` (``xy:0.5;-1.2@4s``); both are
+parsed by the same functions as the static forms (:func:`parse_point`).
 
-A :class:`Timbre` is one static point; :meth:`Timbre.trajectory` already expresses it as a
-per-frame ``[T, D]`` sequence (the form the model accepts for time-varying timbre), so a
-morph is a Timbre whose trajectory is not constant.
+A :class:`Timbre` is one static point; :meth:`Timbre.trajectory` expresses it as a
+per-frame ``[T, D]`` sequence, the form the model accepts for time-varying timbre, which
+is also what a :class:`~neuralsynth.timbre_path.TimbrePath` produces.
 """
 
 from __future__ import annotations
@@ -30,8 +34,12 @@ from .errors import NeuralsynthError, TimbreError
 if TYPE_CHECKING:  # torch is only needed when an embedding is computed
     import torch
 
+    from .timbre_path import TimbrePath
+
 #: Prefix of a raw-coordinates spec.
 COORDS_PREFIX = "xy:"
+#: Marks a keyframe time; a spec containing it is a morph path.
+MORPH_TIME_MARK = "@"
 
 SYNTAX_HELP = ("an instrument name like 'piano', a mix like 'piano:0.3,organ:0.7', "
                "or raw coordinates like 'xy:0.5,-1.2'")
@@ -62,7 +70,7 @@ class Timbre:
 
     @property
     def is_static(self) -> bool:
-        """True: the timbre does not change over time (morphs will return False)."""
+        """True: the timbre does not change over time (a morph path returns False)."""
         return True
 
     def mix(self) -> dict[str, float]:
@@ -138,12 +146,18 @@ def _resolve(name: str, instruments: list[str], spec: str) -> str:
     return canonical
 
 
-def _parse_coordinates(spec: str, body: str, embedding_dim: int) -> tuple[float, ...]:
-    texts = [t.strip() for t in body.split(",")]
+#: How errors name each separator a spec can use.
+_SEPARATOR_NAMES = {",": "commas", "+": "'+' signs", ";": "semicolons"}
+
+
+def _parse_coordinates(spec: str, body: str, embedding_dim: int, *,
+                       sep: str = ",") -> tuple[float, ...]:
+    """``embedding_dim`` numbers separated by ``sep`` (``;`` inside a morph keyframe)."""
+    texts = [t.strip() for t in body.split(sep)]
     if texts == [""]:
         texts = []
     if any(t == "" for t in texts):
-        raise TimbreError(f"timbre '{spec}': empty coordinate between commas")
+        raise TimbreError(f"timbre '{spec}': empty coordinate between {_SEPARATOR_NAMES[sep]}")
     coords = tuple(_parse_number(t, f"coordinate '{t}'", spec) for t in texts)
     if len(coords) != embedding_dim:
         raise TimbreError(f"timbre '{spec}': raw coordinates need exactly {embedding_dim} "
@@ -152,42 +166,65 @@ def _parse_coordinates(spec: str, body: str, embedding_dim: int) -> tuple[float,
     return coords
 
 
-def parse_timbre(spec: str, instruments: list[str], embedding_dim: int) -> Timbre:
+def _parse_weights(spec: str, body: str, instruments: list[str], *, sep: str = ",",
+                   hint: str = SYNTAX_HELP) -> tuple[float, ...]:
+    """Normalised weights ``[n_instruments]`` of a mix ``name[:w]<sep>name[:w]...``."""
+    totals = dict.fromkeys(instruments, 0.0)
+    for entry in body.split(sep):
+        entry = entry.strip()
+        if not entry:
+            raise TimbreError(f"timbre '{spec}': empty entry between "
+                              f"{_SEPARATOR_NAMES[sep]}; give {hint}")
+        name, colon, weight_text = entry.partition(":")
+        name = name.strip()
+        if not name:
+            raise TimbreError(f"timbre '{spec}': entry '{entry}' has a weight but no "
+                              f"instrument name")
+        weight_text = weight_text.strip()
+        weight = (_parse_number(weight_text, f"weight '{weight_text}' for '{name}'", spec)
+                  if colon else 1.0)
+        if weight < 0:
+            raise TimbreError(f"timbre '{spec}': weight of '{name}' is negative ({weight:g}); "
+                              f"weights must be >= 0")
+        totals[_resolve(name, instruments, spec)] += weight
+    total = sum(totals.values())
+    if total <= 0:
+        raise TimbreError(f"timbre '{spec}': all weights are zero; at least one must be > 0")
+    return tuple(totals[name] / total for name in instruments)
+
+
+def parse_point(spec: str, body: str, instruments: list[str], embedding_dim: int, *,
+                mix_sep: str = ",", coord_sep: str = ",", hint: str = SYNTAX_HELP) -> Timbre:
+    """One static point: ``body`` is a name, a mix or ``xy:`` coordinates.
+
+    ``spec`` is the whole user spec, quoted in errors; ``body`` is the part parsed here
+    (the same text for a static spec, one keyframe's timbre inside a morph, where ``,``
+    already separates keyframes so mixes use ``+`` and coordinates ``;``).
+    """
+    body = body.strip()
+    if body.lower().startswith(COORDS_PREFIX):
+        coords = _parse_coordinates(spec, body[len(COORDS_PREFIX):], embedding_dim,
+                                    sep=coord_sep)
+        return Timbre(spec=body, instruments=tuple(instruments), coordinates=coords)
+    weights = _parse_weights(spec, body, instruments, sep=mix_sep, hint=hint)
+    return Timbre(spec=body, instruments=tuple(instruments), weights=weights)
+
+
+def parse_timbre(spec: str, instruments: list[str],
+                 embedding_dim: int) -> "Timbre | TimbrePath":
     """Parse ``spec`` for a model with ``instruments`` and a ``embedding_dim``-D space.
 
-    Raises :class:`~neuralsynth.errors.TimbreError` (one line) for an empty spec, unknown
-    names (with a did-you-mean), weights that are negative, all zero or not numbers, and
-    raw coordinates of the wrong count.
+    A spec containing ``@`` is a morph path (:func:`neuralsynth.timbre_path.parse_timbre_path`,
+    returns a :class:`~neuralsynth.timbre_path.TimbrePath`); any other spec is one static
+    :class:`Timbre`. Raises :class:`~neuralsynth.errors.TimbreError` (one line) for an
+    empty spec, unknown names (with a did-you-mean), weights that are negative, all zero
+    or not numbers, raw coordinates of the wrong count, and malformed morph keyframes.
     """
     text = (spec or "").strip()
     if not text:
         raise TimbreError(f"empty timbre spec; give {SYNTAX_HELP}")
-    if text.lower().startswith(COORDS_PREFIX):
-        coords = _parse_coordinates(text, text[len(COORDS_PREFIX):], embedding_dim)
-        return Timbre(spec=text, instruments=tuple(instruments), coordinates=coords)
-    if text.startswith("@"):
-        raise TimbreError(f"timbre '{text}': raw coordinates are written "
-                          f"'{COORDS_PREFIX}{text[1:]}'")
+    if MORPH_TIME_MARK in text:
+        from .timbre_path import parse_timbre_path
 
-    totals = dict.fromkeys(instruments, 0.0)
-    for entry in text.split(","):
-        entry = entry.strip()
-        if not entry:
-            raise TimbreError(f"timbre '{text}': empty entry between commas; give {SYNTAX_HELP}")
-        name, sep, weight_text = entry.partition(":")
-        name = name.strip()
-        if not name:
-            raise TimbreError(f"timbre '{text}': entry '{entry}' has a weight but no "
-                              f"instrument name")
-        weight_text = weight_text.strip()
-        weight = (_parse_number(weight_text, f"weight '{weight_text}' for '{name}'", text)
-                  if sep else 1.0)
-        if weight < 0:
-            raise TimbreError(f"timbre '{text}': weight of '{name}' is negative ({weight:g}); "
-                              f"weights must be >= 0")
-        totals[_resolve(name, instruments, text)] += weight
-    total = sum(totals.values())
-    if total <= 0:
-        raise TimbreError(f"timbre '{text}': all weights are zero; at least one must be > 0")
-    weights = tuple(totals[name] / total for name in instruments)
-    return Timbre(spec=text, instruments=tuple(instruments), weights=weights)
+        return parse_timbre_path(text, instruments, embedding_dim)
+    return parse_point(text, text, instruments, embedding_dim)

@@ -15,7 +15,7 @@ from .config import param
 #: Fields of :class:`TrainConfig` that must be strictly positive.
 _POSITIVE = ("lr", "steps", "batch_size", "segment_samples", "val_every", "checkpoint_every")
 #: Fields where 0 switches the feature off and negative values make no sense.
-_NON_NEGATIVE = ("lr_halve_every", "grad_clip")
+_NON_NEGATIVE = ("lr_halve_every", "grad_clip", "val_pieces")
 
 
 @dataclasses.dataclass
@@ -51,6 +51,9 @@ class TrainConfig:
                                         "(65536 = 512 frames at hop 128)")
     seed: int = param(0, "random seed for initialisation and batch sampling")
     val_every: int = param(1000, "compute the validation loss every this many steps")
+    val_pieces: int = param(0, "validate on this many validation pieces (every instrument "
+                                  "of each), spread evenly over the split; 0: all of them. "
+                                  "A large split costs minutes per validation on a CPU")
     checkpoint_every: int = param(1000, "write a checkpoint every this many steps")
     grad_clip: float = param(1.0, "clip the global gradient norm to this value (0: no clipping)")
     device: str = param("auto", "where to train; auto picks cuda when a GPU is present",

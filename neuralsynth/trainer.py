@@ -25,6 +25,16 @@ class TrainingError(NeuralsynthError):
     """Training cannot go on (diverged loss)."""
 
 
+def _spread_pieces(examples: list, manifest: Any, n_pieces: int) -> list:
+    """The examples of ``n_pieces`` pieces taken evenly over the sorted list of pieces."""
+    midi_of = {item.id: item.midi for item in manifest.items}
+    pieces = sorted({midi_of[ex.id] for ex in examples})
+    if n_pieces >= len(pieces):
+        return examples
+    chosen = {pieces[int(i * len(pieces) / n_pieces)] for i in range(n_pieces)}
+    return [ex for ex in examples if midi_of[ex.id] in chosen]
+
+
 class Trainer:
     """A Mel2Mel model with its loss, Adam optimizer, lr schedule and data.
 
@@ -59,6 +69,8 @@ class Trainer:
         features = FeatureSet(recipe.data.dataset, self.instruments, self.model.encoder,
                               progress=progress)
         train_examples, val_examples = features.examples(TRAIN), features.examples(VAL)
+        if cfg.val_pieces:
+            val_examples = _spread_pieces(val_examples, features.manifest, cfg.val_pieces)
         length = segment_frames(cfg.segment_samples)
         # The sampler has its own generator so its state can be saved and restored alone.
         self.sampler_gen = torch.Generator().manual_seed(cfg.seed)

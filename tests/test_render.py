@@ -193,7 +193,8 @@ def test_flac_output(tmp_path, untrained_ckpt, midi):
     assert info.format == "FLAC" and info.frames == result.n_samples
 
 
-def test_no_default_model_yet(tmp_path, midi):
+def test_no_default_model(tmp_path, midi, monkeypatch):
+    monkeypatch.setenv("NEURALSYNTH_DEFAULT_MODEL", "none")   # ignore a bundled model
     assert default_model_path() is None
     with pytest.raises(UsageError, match="no bundled default model"):
         render_midi(midi, tmp_path / "o.wav")
@@ -246,7 +247,8 @@ def test_cli_help_documents_the_timbre_syntax():
         assert needle in text
 
 
-def test_cli_without_model_explains(tmp_path, midi):
+def test_cli_without_model_explains(tmp_path, midi, monkeypatch):
+    monkeypatch.setenv("NEURALSYNTH_DEFAULT_MODEL", "none")   # ignore a bundled model
     result = CliRunner().invoke(cli, ["render", str(midi), "-o", str(tmp_path / "o.wav")])
     assert result.exit_code == 2
     assert "no --model given and no bundled default model is installed" in result.stderr

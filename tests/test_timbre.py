@@ -121,8 +121,15 @@ def test_bad_coordinate_and_empty_entries():
 
 
 def test_at_sign_is_not_coordinate_syntax():
-    # '@' is reserved for morph times; the error shows the right syntax.
-    assert "xy:0.5,1" in _error("@0.5,1")
+    # '@' marks morph keyframe times; '@x,y' is a keyframe without a timbre, and the
+    # error shows the coordinate syntax the user probably meant.
+    message = _error("@0.5,1")
+    assert "no timbre before '@'" in message and "'xy:0.5,1'" in message
+
+
+def test_separators_are_named_in_errors():
+    assert "between commas" in _error("piano,,organ")
+    assert "between commas" in _error("xy:1,,2")
 
 
 # -- embeddings ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -33,20 +34,51 @@ def parse_vocoder_opts(opts: tuple[str, ...]) -> dict:
     return params
 
 
+def default_model_note() -> str:
+    """Which model `render` uses without --model, as a sentence for --help."""
+    from ..errors import NeuralsynthError
+    from ..render import DEFAULT_MODEL_ENV, default_model_path
+
+    env = os.environ.get(DEFAULT_MODEL_ENV, "").strip()
+    try:
+        path = default_model_path()
+    except NeuralsynthError as exc:      # a bad $NEURALSYNTH_DEFAULT_MODEL
+        return f"Now: none ({exc})."
+    if path is None:
+        why = f"{DEFAULT_MODEL_ENV}={env}" if env else "no model bundled with this install"
+        return f"Now: none ({why})."
+    return f"Now: {path} ({'$' + DEFAULT_MODEL_ENV if env else 'bundled'})."
+
+
+class ModelOption(click.Option):
+    """--model, whose help states the default model at the time --help is shown."""
+
+    def get_help_record(self, ctx: click.Context):
+        record = super().get_help_record(ctx)
+        if record is None:
+            return None
+        return record[0], f"{record[1]} {default_model_note()}"
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("midi", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "output", required=True,
               type=click.Path(dir_okay=False, path_type=Path),
               help="Audio file to write (.wav or .flac, 16 kHz mono). Written atomically; "
                    "an existing file is replaced only when the render succeeds.")
-@click.option("--model", "model", type=click.Path(path_type=Path), default=None,
-              help="Trained checkpoint (.pt) from `neuralsynth train` (default: the model "
-                   "bundled with the package, when one is installed).")
+@click.option("--model", "model", cls=ModelOption, type=click.Path(path_type=Path),
+              default=None,
+              help="Model file (.pt) from `neuralsynth train` or `neuralsynth export`. "
+                   "Default: $NEURALSYNTH_DEFAULT_MODEL if set, else the model bundled "
+                   "with the package (see `neuralsynth info`).")
 @click.option("--timbre", "timbre", default=None, metavar="SPEC",
               help="Timbre: an instrument name ('piano'), a mix ('piano:0.3,organ:0.7'; "
-                   "weights >= 0, normalised to sum 1) or raw embedding coordinates "
-                   "('xy:0.5,-1.2', exactly one number per embedding dimension). "
-                   "Default: piano, or the model's first instrument if it has no piano.")
+                   "weights >= 0, normalised to sum 1), raw embedding coordinates "
+                   "('xy:0.5,-1.2', exactly one number per embedding dimension), or a "
+                   "morph through keyframes TIMBRE@TIME ('piano@0s,organ@8s'; times like "
+                   "8s, 500ms, 1:30; inside a keyframe a mix uses '+' and coordinates "
+                   "';'). Default: piano, or the model's first instrument if it has no "
+                   "piano. See docs/timbre.md.")
 @click.option("--vocoder", "vocoder", default=None, metavar="NAME",
               help="Vocoder to turn the mel spectrogram into audio (see `neuralsynth "
                    "components vocoder`). Default: the checkpoint recipe's vocoder, "
@@ -68,9 +100,11 @@ def render(midi: Path, output: Path, model: Path | None, timbre: str | None,
 
     \b
     Examples:
+      neuralsynth render song.mid -o song.wav          # the default model, if installed
       neuralsynth render song.mid -o song.wav --model runs/small/best.pt
       neuralsynth render song.mid -o mix.wav --model best.pt --timbre piano:0.3,organ:0.7
       neuralsynth render song.mid -o xy.wav --model best.pt --timbre xy:0.5,-1.2
+      neuralsynth render song.mid -o morph.wav --model best.pt --timbre piano@0s,organ@8s
       neuralsynth render song.mid -o gl.wav --model best.pt --vocoder griffin_lim \\
           --vocoder-opt n_iter=64
     """
@@ -79,12 +113,15 @@ def render(midi: Path, output: Path, model: Path | None, timbre: str | None,
 
     model_path = model if model is not None else default_model_path()
     if model_path is None:
-        raise UsageError("no --model given and no bundled default model is installed")
+        raise UsageError("no --model given and no bundled default model is installed "
+                         "(pass --model FILE or set NEURALSYNTH_DEFAULT_MODEL)")
     opts = parse_vocoder_opts(vocoder_opts)
     spec = {"name": vocoder} if vocoder is not None else None
     result = render_midi(midi, output, model_path=model_path, timbre=timbre, vocoder=spec,
                          vocoder_options=opts, tail_seconds=tail, device=device)
     t = result.timings
+    if model is None:
+        click.echo(f"model: {model_path} (the default; see `neuralsynth info`)")
     click.echo(f"wrote {result.out_path} ({result.seconds:.2f} s, {result.n_samples} samples "
                f"at {result.sample_rate} Hz; timbre {result.timbre}; vocoder {result.vocoder}; "
                f"{result.device})")

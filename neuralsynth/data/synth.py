@@ -66,11 +66,10 @@ class SynthReport:
 
 def _resolve_instruments(names: list[str]) -> dict[str, int]:
     """Canonical instrument name → GM program, in the order given, without repeats."""
-    from ..instruments import program_of, resolve_instrument
+    from ..instruments import expand_instruments, program_of
 
     programs: dict[str, int] = {}
-    for name in names:
-        canonical = resolve_instrument(name)
+    for canonical in expand_instruments(names):
         programs.setdefault(canonical, program_of(canonical))
     if not programs:
         raise UsageError("give at least one instrument with --instruments")
