@@ -1,24 +1,38 @@
 # Setup, the main job and the tests, each self-contained on a fresh clone.
-#   make demo   - install everything, build a small dataset, train, render the examples
-#   make test   - install everything, run the test suite
+#   make demo    - install everything, render the bundled examples with the bundled model
+#   make test    - install everything, run the test suite
+#   make model   - rebuild the bundled model from scratch: corpus -> dataset -> train -> export
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 SOUNDFONT_LITE := /usr/share/sounds/sf3/MuseScore_General_Lite.sf3
-DEMO    := data/demo
+SOUNDFONT_FULL := /usr/share/sounds/sf3/MuseScore_General_Full.sf3
+EXAMPLES := neuralsynth/examples
 OUT     := out
+CORPUS  := data/corpus
+DATA10  := data/10inst
+RUN10   := runs/mel2mel_10inst_cpu
 
-.PHONY: setup sysdeps demo test clean
+.PHONY: setup sysdeps sysdeps-full demo test model clean
 
 setup: sysdeps $(STAMP)
 
 # FluidSynth and a General MIDI SoundFont come from Debian; install them only when missing.
+# The tests render with the small (lossy) MuseScore font.
 sysdeps:
 	@if ! command -v fluidsynth >/dev/null 2>&1 || [ ! -f $(SOUNDFONT_LITE) ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "error: need fluidsynth and musescore-general-soundfont-small (run as root or apt-get install them)"; exit 1; fi; \
 	  echo "installing fluidsynth and the MuseScore General SoundFont (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fluidsynth musescore-general-soundfont-small >/dev/null; \
+	fi
+
+# Training data uses the full MuseScore_General font, the one the paper rendered with.
+sysdeps-full: sysdeps
+	@if [ ! -f $(SOUNDFONT_FULL) ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: need musescore-general-soundfont (run as root or apt-get install it)"; exit 1; fi; \
+	  echo "installing the full MuseScore General SoundFont (apt-get, 86 MB)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq musescore-general-soundfont >/dev/null; \
 	fi
 
 # torch is pinned through constraints.txt: an unpinned torch pulls several GB of CUDA wheels.
@@ -28,20 +42,29 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt --no-build-isolation -e ".[dev]"
 	touch $(STAMP)
 
+# The main job: each bundled example as piano, organ, trumpet, a 30/70 piano-organ mix
+# and a morph from piano to organ, with the bundled default model and Griffin-Lim.
 demo: setup
-	$(BIN)/python examples/compose.py --out $(DEMO)/midi --count 16 --seed 1 --seconds 20
-	$(BIN)/neuralsynth data synth $(DEMO)/midi --instruments piano,organ --out $(DEMO)/dataset
-	$(BIN)/neuralsynth train recipes/mel2mel_small_cpu.yaml -o data.dataset=$(DEMO)/dataset --out runs/demo --resume
 	@mkdir -p $(OUT)
-	@for m in examples/*.mid; do n=$$(basename $$m .mid); \
-	  for t in piano organ piano:0.5,organ:0.5; do \
-	    f=$(OUT)/$$n-$$(echo $$t | tr ':,' '-_').wav; \
-	    $(BIN)/neuralsynth render $$m --model runs/demo/best.pt --timbre $$t -o $$f || exit 1; \
+	@for m in $(EXAMPLES)/*.mid; do n=$$(basename $$m .mid); \
+	  for t in piano organ trumpet piano:0.3,organ:0.7 piano@0s,organ@20s; do \
+	    f=$(OUT)/$$n-$$(echo $$t | tr ':,@' '-_-').wav; \
+	    $(BIN)/neuralsynth render $$m --timbre $$t -o $$f --quiet || exit 1; \
+	    echo "  $$f  ($$t)"; \
 	  done; done
-	@echo "example renders are in $(OUT)/:"; ls -1 $(OUT)/*.wav
+	@echo "the example renders are in $(abspath $(OUT))/"
 
 test: setup
 	$(BIN)/python -m pytest -q
 
+# How the bundled model was made (about 2 h on a 2-core CPU; see docs/default_model.md).
+model: setup sysdeps-full
+	$(BIN)/neuralsynth data corpus --hours 10.5 --timeout 60 --out $(CORPUS)
+	$(BIN)/neuralsynth data synth $(CORPUS) --instruments paper --val-fraction 0.1 \
+	  --soundfont $(SOUNDFONT_FULL) --out $(DATA10)
+	$(BIN)/neuralsynth train recipes/mel2mel_10inst_cpu.yaml -o data.dataset=$(DATA10) --resume
+	$(BIN)/neuralsynth export $(RUN10)/best.pt -o neuralsynth/models/default.pt --half \
+	  --name mel2mel_10inst_cpu
+
 clean:
-	rm -rf $(VENV) $(DEMO) runs/demo $(OUT) .pytest_cache
+	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -98,3 +98,25 @@ def test_rejects_non_names(bad):
 def test_program_of_unknown():
     with pytest.raises(TimbreError, match="unknown instrument 'kazoo'"):
         program_of("kazoo")
+
+
+def test_groups_expand_for_datasets():
+    from neuralsynth.instruments import GM_PROGRAMS, PAPER_INSTRUMENTS, expand_instruments
+
+    assert expand_instruments(["paper"]) == list(PAPER_INSTRUMENTS)
+    assert expand_instruments(["gm"]) == list(GM_PROGRAMS)
+    hundred = expand_instruments(["gm:0-99"])
+    assert len(hundred) == 100 and hundred[0] == "acoustic_grand_piano"
+    assert expand_instruments(["GM:5"]) == [GM_PROGRAMS[5]]
+    # order kept, repeats dropped, aliases resolved
+    assert expand_instruments(["organ", "piano", "church_organ"]) == ["church_organ",
+                                                                       "grand_piano"]
+
+
+@pytest.mark.parametrize("bad", ["gm:5-200", "gm:9-3", "gm:a-b", "gm:-1"])
+def test_bad_groups_are_refused(bad):
+    from neuralsynth.errors import TimbreError
+    from neuralsynth.instruments import expand_instruments
+
+    with pytest.raises(TimbreError, match="instrument range"):
+        expand_instruments([bad])

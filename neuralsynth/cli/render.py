@@ -90,9 +90,10 @@ class ModelOption(click.Option):
 @click.option("--device", "device", type=click.Choice(["cpu", "cuda", "auto"]),
               default="auto", show_default=True,
               help="Where to run the model (auto = cuda when available).")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def render(midi: Path, output: Path, model: Path | None, timbre: str | None,
            vocoder: str | None, vocoder_opts: tuple[str, ...], tail: float,
-           device: str) -> None:
+           device: str, quiet: bool) -> None:
     """Render MIDI to audio with a trained Mel2Mel model.
 
     The output lasts as long as the MIDI file plus --tail seconds. Drum tracks are
@@ -119,6 +120,8 @@ def render(midi: Path, output: Path, model: Path | None, timbre: str | None,
     spec = {"name": vocoder} if vocoder is not None else None
     result = render_midi(midi, output, model_path=model_path, timbre=timbre, vocoder=spec,
                          vocoder_options=opts, tail_seconds=tail, device=device)
+    if quiet:
+        return
     t = result.timings
     if model is None:
         click.echo(f"model: {model_path} (the default; see `neuralsynth info`)")

@@ -343,7 +343,8 @@ def export_corpus(out_dir: str | os.PathLike, *, hours: float | None = None,
                 name, seconds, n_notes, error = next(stream)
                 if error:
                     failed.append((piece.name, error))
-                    log(f"skipped {piece.name}: {error}")
+                    with tqdm.external_write_mode():   # keep the bar on its own line
+                        log(f"skipped {piece.name}: {error}")
                     continue
                 record = {"name": piece.name, "file": f"{piece.name}.mid",
                           "collection": piece.collection, "seconds": round(seconds, 3),
