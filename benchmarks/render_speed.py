@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
+
+from bench_common import resolve_model, run_measurement
 
 TARGET_X = 30.0
 STAGES = ("encode", "model", "vocoder", "write")
@@ -86,19 +86,6 @@ def make_midi(path: Path, seconds: float) -> Path:
     return path
 
 
-def resolve_model(path: str | None) -> str:
-    from neuralsynth.errors import UsageError
-    from neuralsynth.render import default_model_path
-
-    if path is not None:
-        return path
-    bundled = default_model_path()
-    if bundled is None:
-        raise UsageError("no --model given and no bundled default model is installed; "
-                         "pass --model PATH (e.g. runs/<name>/best.pt)")
-    return str(bundled)
-
-
 def measure(args: argparse.Namespace, work: Path) -> dict:
     import torch
 
@@ -152,23 +139,9 @@ def print_table(r: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from neuralsynth.errors import NeuralsynthError
-
     args = parse_args(argv)
-    try:
-        with tempfile.TemporaryDirectory(prefix="render_speed_") as tmp:
-            result = measure(args, Path(tmp))
-    except NeuralsynthError as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print_table(result)
-    return 0 if result["target_met"] else 1
+    return run_measurement(lambda tmp: measure(args, tmp), print_table, as_json=args.json,
+                           prefix="render_speed_")
 
 
 if __name__ == "__main__":

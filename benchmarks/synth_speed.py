@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from bench_common import run_measurement
 
 TARGET_X = 40.0
 REPO = Path(__file__).resolve().parent.parent
@@ -139,23 +139,9 @@ def print_table(r: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from neuralsynth.errors import NeuralsynthError
-
     args = parse_args(argv)
-    try:
-        with tempfile.TemporaryDirectory(prefix="synth_speed_") as tmp:
-            result = measure(args, Path(tmp))
-    except NeuralsynthError as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print_table(result)
-    return 0 if result["target_met"] else 1
+    return run_measurement(lambda tmp: measure(args, tmp), print_table, as_json=args.json,
+                           prefix="synth_speed_")
 
 
 if __name__ == "__main__":

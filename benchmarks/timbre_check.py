@@ -20,6 +20,8 @@ import math
 import sys
 import time
 
+from bench_common import resolve_model
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from neuralsynth.evaluation import METRIC, METRICS
@@ -56,19 +58,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--no-progress", dest="progress", action="store_false",
                     help="hide the progress bar")
     return ap.parse_args(argv)
-
-
-def resolve_model(path: str | None) -> str:
-    from neuralsynth.errors import UsageError
-    from neuralsynth.render import default_model_path
-
-    if path is not None:
-        return path
-    bundled = default_model_path()
-    if bundled is None:
-        raise UsageError("no --model given and no bundled default model is installed; "
-                         "pass --model PATH (e.g. runs/<name>/best.pt)")
-    return str(bundled)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -98,3 +98,12 @@ def test_slow_scores_are_skipped_with_a_reason(tmp_path):
                            progress=False)
     assert report.files == []
     assert len(report.failed) == 1 and "longer than 0.05 s" in report.failed[0][1]
+
+
+def test_one_file_per_output_name():
+    # beethoven/opus18no1 has movements as both .mxl and .krn; they must not both export
+    pieces = list_corpus(["beethoven"])
+    names = [p.name for p in pieces]
+    assert len(names) == len(set(names))
+    movement = [p for p in pieces if p.name == "beethoven/opus18no1_movement4"]
+    assert len(movement) == 1 and movement[0].path.endswith(".mxl")

@@ -47,8 +47,11 @@ def test_items_of_instruments_outside_the_recipe_are_skipped(fake):
 
 def test_feature_cache_is_reused_and_invalidated(fake):
     first = FeatureSet(fake, RECIPE, pianoroll_encoder())
-    files = sorted((fake / "cache").glob("*.pt"))
-    assert len(files) == 6
+    mels = sorted((fake / "cache" / "mel").glob("*.pt"))
+    rolls = sorted((fake / "cache" / "x").glob("*.pt"))
+    n_pieces = len({ex.x.data_ptr() for ex in first.examples("train") + first.examples("val")})
+    assert len(mels) == 6 and len(rolls) == n_pieces < 6   # one roll per piece, not per item
+    files = mels + rolls
     stamps = {f: f.stat().st_mtime_ns for f in files}
     second = FeatureSet(fake, RECIPE, pianoroll_encoder())
     assert {f: f.stat().st_mtime_ns for f in files} == stamps    # read, not rewritten

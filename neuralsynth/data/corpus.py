@@ -81,6 +81,10 @@ def _require_music21():
     return corpus
 
 
+def _suffix_rank(path: str) -> int:
+    return SCORE_SUFFIXES.index(Path(path).suffix.lower())
+
+
 def list_corpus(collections: Iterable[str] | None = None) -> list[CorpusPiece]:
     """The playable scores of music21's corpus, optionally only some ``collections``."""
     corpus = _require_music21()
@@ -99,6 +103,14 @@ def list_corpus(collections: Iterable[str] | None = None) -> list[CorpusPiece]:
         stem = "_".join(parts[1:])
         stem = stem.rsplit(".", 1)[0].replace(" ", "_")
         pieces.append(CorpusPiece(collection, str(p), f"{collection}/{stem}"))
+    # Some scores exist in two encodings (movement1.mxl and movement1.krn): one output
+    # name, so keep one file per name, preferring the earlier suffix of SCORE_SUFFIXES.
+    best: dict[str, CorpusPiece] = {}
+    for piece in pieces:
+        held = best.get(piece.name)
+        if held is None or _suffix_rank(piece.path) < _suffix_rank(held.path):
+            best[piece.name] = piece
+    pieces = list(best.values())
     if wanted is not None:
         found = {piece.collection for piece in pieces}
         missing = sorted(wanted - found)

@@ -27,7 +27,7 @@ from .manifest import Item, instrument_indices, read_manifest
 from .splits import SPLITS
 
 # Bump when the cache file layout changes, so old files are recomputed, not misread.
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 #: Features are stored in half precision: a 10-instrument dataset of 10 hours per
 #: instrument is 45 M frames, 14 GB of float32 mel but 7 GB in float16. The values fit
 #: (velocity/127 in [0, 1]; mel magnitudes between MAG_FLOOR and ~1e3, relative error
@@ -89,6 +89,8 @@ class FeatureSet:
         self.instrument_index = instrument_indices(self.manifest, list(recipe_instruments))
         self.encoder = encoder
         self._key = json.dumps(feature_key(encoder), sort_keys=True)
+        self._mel_settings = feature_key(encoder)["mel"] + [_CACHE_VERSION]
+        self._cache_dir = self.manifest.root / "cache"
         self._cache = cache
         self._x: dict[tuple[Path, int], torch.Tensor] = {}
         self._notes: dict[Path, Any] = {}
@@ -104,16 +106,13 @@ class FeatureSet:
         return self._examples[split]
 
     def _load(self, item: Item) -> Example:
-        cached = self._read_cache(item) if self._cache else None
-        if cached is not None:
-            x, mel = cached
-            # Share x with the piece's other renderings, as computed features are.
-            x = self._x.setdefault((item.midi, int(x.shape[0])), x)
-        else:
+        mel_path, mel_key = self._mel_entry(item)
+        mel = self._read_cache(mel_path, mel_key, "mel") if self._cache else None
+        if mel is None:
             mel = self._mel(item)
-            x = self._features(item.midi, int(mel.shape[0]))
             if self._cache:
-                self._write_cache(item, x, mel)
+                self._write_cache(mel_path, mel_key, "mel", mel)
+        x = self._features(item.midi, int(mel.shape[0]))
         return Example(item.id, x, mel, self.instrument_index[item.instrument])
 
     def _mel(self, item: Item) -> torch.Tensor:
@@ -127,47 +126,67 @@ class FeatureSet:
 
     def _features(self, midi: Path, n_frames: int) -> torch.Tensor:
         key = (midi, n_frames)
-        if key not in self._x:
-            if midi not in self._notes:
-                from ..midi import load_notes
+        if key in self._x:
+            return self._x[key]
+        # One piece has one feature tensor, shared in memory and on disk by its renderings.
+        path, cache_key = self._x_entry(midi, n_frames)
+        x = self._read_cache(path, cache_key, "x") if self._cache else None
+        if x is None or x.shape[0] != n_frames:
+            x = torch.as_tensor(self.encoder.encode(self._notes_of(midi), n_frames))
+            x = x.to(STORAGE_DTYPE).contiguous()
+            if self._cache:
+                self._write_cache(path, cache_key, "x", x)
+        self._x[key] = x
+        return x
 
-                try:
-                    self._notes[midi] = load_notes(midi)
-                except NeuralsynthError as exc:
-                    raise DataError(str(exc)) from None
-            feats = self.encoder.encode(self._notes[midi], n_frames)
-            self._x[key] = torch.as_tensor(feats).to(STORAGE_DTYPE).contiguous()
-        return self._x[key]
+    def _notes_of(self, midi: Path):
+        if midi not in self._notes:
+            from ..midi import load_notes
+
+            try:
+                self._notes[midi] = load_notes(midi)
+            except NeuralsynthError as exc:
+                raise DataError(str(exc)) from None
+        return self._notes[midi]
 
     # -- disk cache -----------------------------------------------------------------
-    def _cache_path(self, item: Item) -> Path:
-        # The digest keeps ids that sanitise to the same name apart.
-        digest = hashlib.sha1(item.id.encode("utf-8")).hexdigest()[:10]
-        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in item.id)[:80]
-        return self.manifest.root / "cache" / f"{safe}-{digest}.pt"
+    # cache/mel/<item>.pt holds an item's mel (depends on its audio and the mel settings);
+    # cache/x/<piece>-<frames>.pt the piece's encoder features (its MIDI and the encoder),
+    # stored once for all of the piece's renderings.
+    def _mel_entry(self, item: Item) -> tuple[Path, str]:
+        key = json.dumps([self._mel_settings, _file_stamp(item.audio)])
+        return self._cache_dir / "mel" / f"{_safe_name(item.id)}.pt", key
 
-    def _item_key(self, item: Item) -> str:
-        return json.dumps([self._key, _file_stamp(item.audio), _file_stamp(item.midi)])
+    def _x_entry(self, midi: Path, n_frames: int) -> tuple[Path, str]:
+        key = json.dumps([self._key, _file_stamp(midi), n_frames])
+        name = _safe_name(os.fspath(midi.relative_to(self.manifest.root))
+                          if midi.is_relative_to(self.manifest.root) else os.fspath(midi))
+        return self._cache_dir / "x" / f"{name}-{n_frames}.pt", key
 
-    def _read_cache(self, item: Item) -> tuple[torch.Tensor, torch.Tensor] | None:
-        path = self._cache_path(item)
+    @staticmethod
+    def _read_cache(path: Path, key: str, name: str) -> torch.Tensor | None:
         if not path.is_file():
             return None
         try:
             blob = torch.load(path, map_location="cpu", weights_only=True)
         except Exception:  # stale, truncated or foreign file: recompute
             return None
-        if not isinstance(blob, dict) or blob.get("key") != self._item_key(item):
+        if not isinstance(blob, dict) or blob.get("key") != key:
             return None
-        x, mel = blob.get("x"), blob.get("mel")
-        if not (isinstance(x, torch.Tensor) and isinstance(mel, torch.Tensor)
-                and x.shape[0] == mel.shape[0]):
-            return None
-        return x, mel
+        value = blob.get(name)
+        return value if isinstance(value, torch.Tensor) else None
 
-    def _write_cache(self, item: Item, x: torch.Tensor, mel: torch.Tensor) -> None:
+    @staticmethod
+    def _write_cache(path: Path, key: str, name: str, value: torch.Tensor) -> None:
         try:
-            with atomic_path(self._cache_path(item)) as tmp:
-                torch.save({"key": self._item_key(item), "x": x, "mel": mel}, tmp)
+            with atomic_path(path) as tmp:
+                torch.save({"key": key, name: value}, tmp)
         except OSError:
             pass  # a read-only dataset still trains, just without the cache
+
+
+def _safe_name(text: str) -> str:
+    """A file name for ``text``; the digest keeps texts that sanitise alike apart."""
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in text)[:80]
+    return f"{safe}-{digest}"
