@@ -28,6 +28,10 @@ def format_result(result: TimbreCheckResult, *, target: int | None = None) -> st
         for i, name in enumerate(names):
             lines.append(f"  {name:<{width}}" + "".join(f"{int(v):>{width}}"
                                                         for v in result.wins[i]))
+    diagonal = float(np.mean(np.diag(result.distance)))
+    lines.append(f"mean of the diagonal (each instrument rendered as itself): {diagonal:.6f}"
+                 + (" = the training loss on whole pieces"
+                    if result.metric == "tanh_log_mse" else ""))
     goal = target if target is not None else result.n
     verdict = "OK" if result.n_pass >= goal else "BELOW TARGET"
     lines.append(f"n_pass: {result.n_pass}/{result.n} (target >= {goal} of {result.n}) "
