@@ -18,8 +18,8 @@ from neuralsynth.cli.main import cli  # noqa: E402
 from neuralsynth.data.corpus import export_corpus, interleave, list_corpus  # noqa: E402
 from neuralsynth.midi import load_notes  # noqa: E402
 
-# Small collections keep the test fast: six folk airs and one song.
-SMALL = ["airdsAirs", "beach"]
+# Small collections of quick-to-convert scores keep the test fast (5 pieces, ~3 min of music).
+SMALL = ["ciconia", "schoenberg", "corelli", "johnson_j_r"]
 _SCRIPT = Path(sys.executable).with_name("neuralsynth")
 NEURALSYNTH = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m",
                                                        "neuralsynth.cli.main"]

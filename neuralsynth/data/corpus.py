@@ -306,7 +306,8 @@ def export_corpus(out_dir: str | os.PathLike, *, hours: float | None = None,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / MANIFEST_NAME
-    settings = _settings_record(humanized, seed, max_minutes)
+    # compared with what corpus.json holds, so in its JSON form (tuples become lists)
+    settings = json.loads(json.dumps(_settings_record(humanized, seed, max_minutes)))
     previous = _read_previous(manifest_path, settings)
     target = hours * 3600.0 if hours is not None else float("inf")
 
