@@ -6,11 +6,34 @@ Each script is run as ``python benchmarks/NAME.py``, which puts this folder on
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import tempfile
 from pathlib import Path
 from typing import Callable
+
+
+def argument_parser(doc: str) -> argparse.ArgumentParser:
+    """A parser whose description is the script docstring's first paragraph, the rest
+    its epilog (the usage examples)."""
+    return argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                   epilog=doc.split("\n\n", 1)[1],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def target_line(r: dict, width: int) -> str:
+    """``target  40 x real time   ratio 2.33 OK`` for a result with the usual keys."""
+    return (f"  target           {r['target_x']:{width}.0f} x real time   ratio "
+            f"{r['ratio_to_target']:.2f} {'OK' if r['target_met'] else 'BELOW TARGET'}")
+
+
+def script_main(parse_args: Callable, measure: Callable, print_table: Callable[[dict], None],
+                prefix: str, argv: list[str] | None = None) -> int:
+    """Parse the arguments, ``measure(args, tmpdir)``, print, and return the exit code."""
+    args = parse_args(argv)
+    return run_measurement(lambda tmp: measure(args, tmp), print_table, as_json=args.json,
+                           prefix=prefix)
 
 
 def resolve_model(path: str | None) -> str:

@@ -25,7 +25,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from bench_common import resolve_model, run_measurement
+from bench_common import argument_parser, resolve_model, script_main, target_line
 
 TARGET_X = 30.0
 STAGES = ("encode", "model", "vocoder", "write")
@@ -33,10 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argument_parser(__doc__)
     ap.add_argument("--model", default=None, metavar="PATH",
                     help="checkpoint (default: the bundled default model)")
     ap.add_argument("--midi", default=None, metavar="FILE",
@@ -134,14 +131,11 @@ def print_table(r: dict) -> None:
         print(f"  {stage:<16} {s:8.3f} s")
     print(f"  compute          {r['compute_s']:8.3f} s   cold: {r['cold_compute_s']:.3f} s")
     print(f"  speed            {r['x_realtime']:8.1f} x real time")
-    print(f"  target           {r['target_x']:8.0f} x real time   ratio {r['ratio_to_target']:.2f} "
-          f"{'OK' if r['target_met'] else 'BELOW TARGET'}")
+    print(target_line(r, 8))
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    return run_measurement(lambda tmp: measure(args, tmp), print_table, as_json=args.json,
-                           prefix="render_speed_")
+    return script_main(parse_args, measure, print_table, "render_speed_", argv)
 
 
 if __name__ == "__main__":

@@ -25,17 +25,14 @@ import sys
 import time
 from pathlib import Path
 
-from bench_common import run_measurement
+from bench_common import argument_parser, script_main, target_line
 
 TARGET_X = 40.0
 REPO = Path(__file__).resolve().parent.parent
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argument_parser(__doc__)
     ap.add_argument("--midi", default=None, metavar="DIR",
                     help="render these MIDI files (a folder, searched recursively) instead "
                          "of generated pieces")
@@ -134,14 +131,11 @@ def print_table(r: dict) -> None:
           f"start-up, SoundFont load)")
     print(f"  speed            {r['x_realtime']:10.1f} x real time   "
           f"({r['x_realtime_per_worker']:.1f}x per worker, render time only)")
-    print(f"  target           {r['target_x']:10.0f} x real time   ratio "
-          f"{r['ratio_to_target']:.2f} {'OK' if r['target_met'] else 'BELOW TARGET'}")
+    print(target_line(r, 10))
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    return run_measurement(lambda tmp: measure(args, tmp), print_table, as_json=args.json,
-                           prefix="synth_speed_")
+    return script_main(parse_args, measure, print_table, "synth_speed_", argv)
 
 
 if __name__ == "__main__":

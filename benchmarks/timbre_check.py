@@ -20,16 +20,13 @@ import math
 import sys
 import time
 
-from bench_common import resolve_model
+from bench_common import argument_parser, resolve_model
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from neuralsynth.evaluation import METRIC, METRICS
 
-    ap = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argument_parser(__doc__)
     ap.add_argument("--model", default=None, metavar="PATH",
                     help="checkpoint to check (default: the bundled default model)")
     ap.add_argument("--dataset", required=True, metavar="DIR",
