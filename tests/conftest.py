@@ -62,6 +62,24 @@ def synth_skip_reason() -> str | None:
     return None
 
 
+def rendered_dataset(midis: list[Path], out: Path, instruments=SMALL_INSTRUMENTS, *,
+                     val_fraction: float = 0.25) -> Path:
+    """``midis`` rendered by FluidSynth (small font, one worker) into the dataset ``out``.
+
+    Skips the calling test when FluidSynth or the font is missing; fails when any item
+    or MIDI file could not be rendered.
+    """
+    reason = synth_skip_reason()
+    if reason is not None:
+        pytest.skip(f"dataset synthesis unavailable: {reason}")
+    from neuralsynth.data.synth import synthesize_dataset
+
+    report = synthesize_dataset(midis, list(instruments), out, soundfont=LITE_SOUNDFONT,
+                                val_fraction=val_fraction, workers=1, seed=0, progress=False)
+    assert not report.failed and not report.bad_midi, report
+    return out
+
+
 def tiny_recipe(dataset: Path, out: Path, *extra: str):
     """The small CPU recipe on ``dataset`` with :data:`TINY_TRAIN` and ``extra`` overrides."""
     from neuralsynth.recipe import load_recipe
@@ -86,16 +104,7 @@ def small_midis(tmp_path_factory) -> list[Path]:
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory, small_midis) -> Path:
     """``small_midis`` rendered as grand_piano and church_organ: 3 train + 1 val piece."""
-    reason = synth_skip_reason()
-    if reason is not None:
-        pytest.skip(f"dataset synthesis unavailable: {reason}")
-    from neuralsynth.data.synth import synthesize_dataset
-
-    out = tmp_path_factory.mktemp("small_dataset")
-    report = synthesize_dataset(small_midis, SMALL_INSTRUMENTS, out, soundfont=LITE_SOUNDFONT,
-                                val_fraction=0.25, workers=1, seed=0, progress=False)
-    assert not report.failed and not report.bad_midi, report
-    return out
+    return rendered_dataset(small_midis, tmp_path_factory.mktemp("small_dataset"))
 
 
 @pytest.fixture(scope="session")

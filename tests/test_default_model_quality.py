@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from neuralsynth.instruments import PAPER_INSTRUMENTS
-from tests.conftest import LITE_SOUNDFONT, synth_skip_reason
+from tests.conftest import rendered_dataset
 from tests.midi_factory import random_melody, write_midi
 
 BUNDLED = Path(str(importlib.resources.files("neuralsynth") / "models" / "default.pt"))
@@ -30,20 +30,12 @@ pytestmark = pytest.mark.skipif(not BUNDLED.is_file(),
 
 @pytest.fixture(scope="module")
 def ten_instrument_dataset(tmp_path_factory) -> Path:
-    reason = synth_skip_reason()
-    if reason is not None:
-        pytest.skip(f"dataset synthesis unavailable: {reason}")
-    from neuralsynth.data.synth import synthesize_dataset
-
     root = tmp_path_factory.mktemp("q_midis")
     midis = [write_midi(root / f"q{i}.mid", random_melody(500 + i, seconds=6.0, polyphony=3))
              for i in range(N_PIECES)]
-    out = tmp_path_factory.mktemp("q_dataset")
     # val_fraction close to 1: every piece but one is checked
-    report = synthesize_dataset(midis, list(PAPER_INSTRUMENTS), out, soundfont=LITE_SOUNDFONT,
-                                val_fraction=0.9, workers=1, seed=0, progress=False)
-    assert not report.failed and not report.bad_midi
-    return out
+    return rendered_dataset(midis, tmp_path_factory.mktemp("q_dataset"), PAPER_INSTRUMENTS,
+                            val_fraction=0.9)
 
 
 @pytest.fixture(scope="module")

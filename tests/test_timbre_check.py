@@ -24,7 +24,7 @@ from neuralsynth.evaluation import (
     spectral_distance,
     timbre_check,
 )
-from tests.conftest import LITE_SOUNDFONT, SMALL_INSTRUMENTS, synth_skip_reason, tiny_recipe
+from tests.conftest import SMALL_INSTRUMENTS, rendered_dataset, tiny_recipe
 from tests.midi_factory import random_melody, write_midi
 
 N_PIECES = 24          # 18 train + 6 val at val_fraction 0.25
@@ -35,20 +35,11 @@ TRAIN = ("train.steps=400", "train.val_every=100", "train.checkpoint_every=400")
 @pytest.fixture(scope="module")
 def timbre_dataset(tmp_path_factory):
     """24 random 3 s pieces rendered as grand_piano and church_organ (~6 s to build)."""
-    reason = synth_skip_reason()
-    if reason is not None:
-        pytest.skip(f"dataset synthesis unavailable: {reason}")
-    from neuralsynth.data.synth import synthesize_dataset
-
     root = tmp_path_factory.mktemp("timbre_midis")
     midis = [write_midi(root / f"piece{i:02d}.mid",
                         random_melody(100 + i, seconds=PIECE_SECONDS, polyphony=2))
              for i in range(N_PIECES)]
-    out = tmp_path_factory.mktemp("timbre_dataset")
-    report = synthesize_dataset(midis, SMALL_INSTRUMENTS, out, soundfont=LITE_SOUNDFONT,
-                                val_fraction=0.25, workers=1, seed=0, progress=False)
-    assert not report.failed and not report.bad_midi, report
-    return out
+    return rendered_dataset(midis, tmp_path_factory.mktemp("timbre_dataset"))
 
 
 @pytest.fixture(scope="module")
