@@ -8,38 +8,11 @@ import torch
 
 from neuralsynth.audio import HOP_LENGTH, mu_law_encode
 from neuralsynth.errors import CheckpointError, RecipeError
-from neuralsynth.vocoders.wavenet import (ReferenceEngine, WaveNet, WaveNetConfig,
-                                          export_weights, initial_class, load_weights,
-                                          sample_from_logits, save_weights)
+from neuralsynth.vocoders.kernels import ReferenceEngine, sample_from_logits
+from neuralsynth.vocoders.wavenet import (WaveNet, WaveNetConfig, export_weights,
+                                          initial_class, load_weights, save_weights)
 
-TINY = dict(n_layers=4, dilation_cycle=3, residual_channels=8, gate_channels=16,
-            skip_channels=16)
-
-
-def tiny_model(seed: int = 0, **overrides) -> WaveNet:
-    torch.manual_seed(seed)
-    model = WaveNet(WaveNetConfig(**{**TINY, **overrides})).eval()
-    # Default init leaves the logits nearly flat; spread the autoregressive weights so
-    # the draws depend strongly on them (the conditioning keeps its default scale so
-    # the gates do not saturate and every input still matters).
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if not name.startswith(("upsample", "cond_proj")):
-                p.normal_(0.0, 0.3)
-    return model
-
-
-def log_mel(frames: int, seed: int = 1, batch: int = 1) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return torch.rand(batch, frames, 80, generator=g) * 8.0 - 10.0
-
-
-def teacher_prev(samples: np.ndarray, n_classes: int) -> torch.Tensor:
-    """``prev[t]`` = sample ``t - 1``, with the initial class before the first sample."""
-    s = torch.as_tensor(samples).reshape(-1, samples.shape[-1])
-    first = torch.full((s.shape[0], 1), initial_class(n_classes), dtype=torch.long)
-    return torch.cat([first, s[:, :-1]], dim=1)
-
+from .wavenet_factory import log_mel, teacher_prev, tiny_model
 
 # --------------------------------------------------------------------------- config
 def test_default_config_is_the_paper_shape_and_valid():

@@ -84,7 +84,12 @@ class ModelOption(click.Option):
                    "components vocoder`). Default: the checkpoint recipe's vocoder, "
                    "else griffin_lim.")
 @click.option("--vocoder-opt", "vocoder_opts", multiple=True, metavar="KEY=VALUE",
-              help="A vocoder parameter, repeatable (e.g. --vocoder-opt n_iter=64).")
+              help="A vocoder parameter, repeatable (e.g. --vocoder-opt n_iter=64, "
+                   "--vocoder-opt kernel=cpu).")
+@click.option("--vocoder-model", "vocoder_model", default=None, metavar="CKPT",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Trained vocoder (a run of a recipe with train.task: vocoder, e.g. "
+                   "recipes/wavenet_vocoder.yaml). Implies --vocoder wavenet.")
 @click.option("--tail", "tail", type=float, default=1.0, show_default=True,
               metavar="SECONDS", help="Release time rendered after the last note-off.")
 @click.option("--device", "device", type=click.Choice(["cpu", "cuda", "auto"]),
@@ -92,8 +97,8 @@ class ModelOption(click.Option):
               help="Where to run the model (auto = cuda when available).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def render(midi: Path, output: Path, model: Path | None, timbre: str | None,
-           vocoder: str | None, vocoder_opts: tuple[str, ...], tail: float,
-           device: str, quiet: bool) -> None:
+           vocoder: str | None, vocoder_opts: tuple[str, ...], vocoder_model: Path | None,
+           tail: float, device: str, quiet: bool) -> None:
     """Render MIDI to audio with a trained Mel2Mel model.
 
     The output lasts as long as the MIDI file plus --tail seconds. Drum tracks are
@@ -108,6 +113,7 @@ def render(midi: Path, output: Path, model: Path | None, timbre: str | None,
       neuralsynth render song.mid -o morph.wav --model best.pt --timbre piano@0s,organ@8s
       neuralsynth render song.mid -o gl.wav --model best.pt --vocoder griffin_lim \\
           --vocoder-opt n_iter=64
+      neuralsynth render song.mid -o wn.wav --vocoder-model runs/wavenet_vocoder/best.pt
     """
     from ..errors import UsageError
     from ..render import default_model_path, render_midi
@@ -117,6 +123,15 @@ def render(midi: Path, output: Path, model: Path | None, timbre: str | None,
         raise UsageError("no --model given and no bundled default model is installed "
                          "(pass --model FILE or set NEURALSYNTH_DEFAULT_MODEL)")
     opts = parse_vocoder_opts(vocoder_opts)
+    if vocoder_model is not None:
+        if vocoder is None:
+            vocoder = "wavenet"
+        elif vocoder != "wavenet":
+            raise UsageError(f"--vocoder-model is a trained wavenet vocoder; it cannot be "
+                             f"used with --vocoder {vocoder}")
+        if not vocoder_model.is_file():
+            raise UsageError(f"vocoder model {vocoder_model} not found")
+        opts["checkpoint"] = os.fspath(vocoder_model)
     spec = {"name": vocoder} if vocoder is not None else None
     result = render_midi(midi, output, model_path=model_path, timbre=timbre, vocoder=spec,
                          vocoder_options=opts, tail_seconds=tail, device=device)

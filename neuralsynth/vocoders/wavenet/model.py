@@ -22,13 +22,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...audio import HOP_LENGTH, N_MELS, mu_law_encode
+from ...audio import HOP_LENGTH, MAG_FLOOR, N_MELS, mu_law_encode
 from ...errors import RecipeError
 from .config import WaveNetConfig
 
 # Slope of the leaky ReLU between upsampling convolutions: a plain ReLU could switch off
 # whole mel channels early in training, a linear chain would make the second layer moot.
 UPSAMPLE_SLOPE = 0.4
+
+
+def mel_input(mel: torch.Tensor) -> torch.Tensor:
+    """The network's input: natural log of a linear mel (``neuralsynth.audio``), floored
+    at ``MAG_FLOOR`` like the data's features. Any shape; float32 out."""
+    return torch.log(torch.as_tensor(mel, dtype=torch.float32).clamp_min(MAG_FLOOR))
 
 
 def initial_class(n_classes: int) -> int:
