@@ -137,6 +137,13 @@ def model_from_checkpoint(data: dict[str, Any], *, source: str = "<checkpoint>")
     from .model import Mel2Mel
     from .recipe import recipe_from_dict
 
+    stored = data.get("recipe")
+    task = stored.get("train", {}).get("task", "mel2mel") if isinstance(stored, dict) else None
+    if task == "vocoder":
+        # Its recipe has no model section; building a default Mel2Mel from it would
+        # only end in a confusing "weights do not fit" message.
+        raise CheckpointError(f"checkpoint {source} is a trained vocoder, not a Mel2Mel "
+                              f"model; use it with `render --vocoder-model {source}`")
     try:
         recipe = recipe_from_dict(data["recipe"], source=source)
         model = Mel2Mel.from_spec(recipe.model, n_instruments=len(data["instruments"]))

@@ -12,7 +12,9 @@ generators. A model that is only rendered needs none of that. The exported file 
 
 It is an ordinary format-1 checkpoint without the resume keys, so every reader of
 checkpoints (``render --model``, ``load_model``) reads it unchanged, and it is written
-atomically through :func:`neuralsynth.checkpoint.save_checkpoint`.
+atomically through :func:`neuralsynth.checkpoint.save_checkpoint`. A vocoder run's
+checkpoint (``train.task: vocoder``) is exported the same way; its file loads with
+:func:`neuralsynth.vocoders.wavenet.checkpoint.load_wavenet`.
 """
 
 from __future__ import annotations
@@ -128,7 +130,12 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
     if name is not None and not name.strip():
         raise UsageError("--name must not be empty")
     data = load_checkpoint(src)
-    model, recipe = model_from_checkpoint(data, source=os.fspath(src))
+    if _is_vocoder_run(data):
+        model, recipe = _vocoder_from_checkpoint(data, os.fspath(src))
+        providers = data.get("providers", {})
+    else:
+        model, recipe = model_from_checkpoint(data, source=os.fspath(src))
+        providers = data["providers"] if "providers" in data else model.providers()
     label = name.strip() if name is not None else recipe.name
     dtype = "float16" if half else "float32"
     state = slim_state(model, half=half)
@@ -137,7 +144,7 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
         "model_state": state,
         "recipe": recipe.to_dict(),
         "instruments": list(data["instruments"]),
-        "providers": data.get("providers", model.providers()),
+        "providers": providers,
         "step": int(data["step"]),
         "best_val_loss": meta["val_loss"],
         EXPORT_KEY: meta,
@@ -147,6 +154,33 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike, *,
                         n_parameters=sum(p.numel() for p in model.parameters()),
                         instruments=list(data["instruments"]), step=int(data["step"]),
                         val_loss=meta["val_loss"], name=label)
+
+
+def _is_vocoder_run(data: dict[str, Any]) -> bool:
+    """The checkpoint is of a ``train.task: vocoder`` run (its weights are a vocoder's)."""
+    recipe = data.get("recipe")
+    train = recipe.get("train") if isinstance(recipe, dict) else None
+    return isinstance(train, dict) and train.get("task") == "vocoder"
+
+
+def _vocoder_from_checkpoint(data: dict[str, Any], source: str) -> tuple[Any, Any]:
+    """The trained vocoder of a vocoder run's checkpoint and its recipe.
+
+    Loaded the way rendering loads it (:func:`~neuralsynth.vocoders.wavenet.checkpoint.
+    load_wavenet`), so an export that rendering could not read is never written.
+    """
+    from .errors import NeuralsynthError
+    from .recipe import recipe_from_dict
+    from .vocoders.wavenet.checkpoint import wavenet_from_checkpoint
+
+    model = wavenet_from_checkpoint(data, source)
+    try:
+        recipe = recipe_from_dict(data["recipe"], source=source)
+    except NeuralsynthError as exc:
+        reason = " ".join(line.strip() for line in str(exc).splitlines()[:3])
+        raise CheckpointError(f"checkpoint {source}: its recipe no longer validates: "
+                              f"{reason}") from None
+    return model, recipe
 
 
 __all__ = ["EXPORT_KEY", "EXPORT_SUFFIXES", "ExportResult", "export_metadata",

@@ -31,7 +31,8 @@ from typing import Any, Iterable
 
 import yaml
 
-from .recipe_validate import MODEL_SLOTS, RECIPE_VERSION, SECTIONS, validate_recipe
+from .recipe_validate import (MEL2MEL_SECTIONS, MODEL_SLOTS, RECIPE_VERSION, SECTIONS,
+                              validate_recipe)
 from .recipe_yaml import (KeyPath, Locations, Problems, Where, load_yaml_mapping,
                           parse_yaml_value, show_value)
 from .train_config import DataConfig, TrainConfig
@@ -46,6 +47,7 @@ class Recipe:
     ``model`` maps ``encoder``/``conditioner``/``sequence`` to component specs
     (``{"name": ..., **every Config field}``); ``loss`` and ``vocoder`` are specs too.
     ``data.instruments`` holds canonical instrument names; ``train.out`` is resolved.
+    A ``train.task: vocoder`` recipe may leave out ``model`` and ``loss`` (then ``{}``).
     """
 
     name: str
@@ -63,9 +65,10 @@ class Recipe:
     def to_dict(self) -> dict[str, Any]:
         """Plain, fully resolved recipe (every default filled in); stored in checkpoints.
 
-        ``recipe_from_dict(r.to_dict())`` gives back an equal recipe.
+        ``recipe_from_dict(r.to_dict())`` gives back an equal recipe. A vocoder recipe
+        without ``model``/``loss`` sections has none in the dict either.
         """
-        return {
+        d = {
             "recipe": RECIPE_VERSION,
             "name": self.name,
             "data": dataclasses.asdict(self.data),
@@ -74,15 +77,32 @@ class Recipe:
             "train": dataclasses.asdict(self.train),
             "vocoder": copy.deepcopy(self.vocoder),
         }
+        for section in MEL2MEL_SECTIONS:
+            if not d[section]:  # left out of a vocoder recipe: an empty one would not validate
+                del d[section]
+        return d
 
     def summary(self) -> str:
-        """One line: instrument count, component names and steps."""
+        """One line: what is trained (components or vocoder shape), on what, for how long."""
         n = len(self.data.instruments)
-        parts = [f"{n} instrument{'s' if n != 1 else ''}"]
+        instruments = f"{n} instrument{'s' if n != 1 else ''}"
+        if self.train.task == "vocoder":
+            return ", ".join([f"vocoder {_vocoder_shape(self.vocoder)}", f"audio of {instruments}",
+                              f"{self.train.steps} steps"])
+        parts = [instruments]
         parts += [f"{slot} {self.model[slot]['name']}" for slot in MODEL_SLOTS]
         parts += [f"loss {self.loss['name']}", f"vocoder {self.vocoder['name']}",
                   f"{self.train.steps} steps"]
         return ", ".join(parts)
+
+
+def _vocoder_shape(spec: dict[str, Any]) -> str:
+    """``wavenet (20 layers, R64 G128 S256)``; just the name for vocoders of another shape."""
+    keys = ("n_layers", "residual_channels", "gate_channels", "skip_channels")
+    if not all(k in spec for k in keys):
+        return str(spec["name"])
+    return (f"{spec['name']} ({spec['n_layers']} layers, R{spec['residual_channels']} "
+            f"G{spec['gate_channels']} S{spec['skip_channels']})")
 
 
 def load_recipe(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Recipe:

@@ -27,9 +27,16 @@ SECTIONS: dict[str, str] = {
     "model": "the three model components: encoder, conditioner, sequence",
     "loss": "training loss component",
     "train": "optimisation schedule and bookkeeping",
-    "vocoder": "mel-to-audio component used when rendering (default: griffin_lim)",
+    "vocoder": "mel-to-audio component used when rendering (default: griffin_lim); "
+               "with train.task vocoder, what is trained (then model and loss may be "
+               "left out)",
 }
 REQUIRED_SECTIONS = ("recipe", "data", "model", "loss")
+#: Sections only the Mel2Mel task uses; a vocoder recipe may leave them out (when it has
+#: them, e.g. through ``extends``, they are still checked, and stored, but not used).
+MEL2MEL_SECTIONS = ("model", "loss")
+#: Vocoders that ``train.task: vocoder`` can train (the others have no weights).
+TRAINABLE_VOCODERS = ("wavenet",)
 MODEL_SLOTS = ("encoder", "conditioner", "sequence")
 DEFAULT_VOCODER = {"name": "griffin_lim"}
 #: Sizes the model builder derives from other components; a recipe cannot set them.
@@ -70,11 +77,13 @@ class _Validator:
         data = self.data() if "data" in tree else None
         model = self.model(REGISTRIES) if "model" in tree else {}
         loss = self.component(REGISTRIES["loss"], tree["loss"], ("loss",)) \
-            if "loss" in tree else None
+            if "loss" in tree else {}
         section = self.mapping(tree.get("train", {}), ("train",), "a mapping of training settings")
         train = self.config(TrainConfig, section, ("train",)) if section is not None else None
         vocoder = self.component(REGISTRIES["vocoder"],
                                  tree.get("vocoder", dict(DEFAULT_VOCODER)), ("vocoder",))
+        if train is not None and train.task == "vocoder" and vocoder is not None:
+            self.trainable_vocoder(vocoder["name"])
         if self.problems:
             return None
         assert data is not None and loss is not None and train is not None and vocoder is not None
@@ -90,14 +99,36 @@ class _Validator:
             if key not in SECTIONS:
                 self.add((str(key),), f"unknown section{did_you_mean(str(key), SECTIONS)}; "
                                       f"allowed: {', '.join(SECTIONS)}")
+        # A vocoder recipe does without the Mel2Mel sections. A misspelt task is reported
+        # by the train check, and not also as missing model and loss sections.
+        optional = MEL2MEL_SECTIONS if self.declared_task() != "mel2mel" else ()
         for key in REQUIRED_SECTIONS:
-            if key not in self.tree:
+            if key not in self.tree and key not in optional:
                 self.add((key,), f"missing required section ({SECTIONS[key]})")
         if "recipe" in self.tree:
             version = self.tree["recipe"]
             if version != RECIPE_VERSION or isinstance(version, bool):  # True == 1
                 self.add(("recipe",), f"expected {RECIPE_VERSION} (the recipe format version), "
                                       f"got {show_value(version)}")
+
+    def declared_task(self) -> Any:
+        """``train.task`` as written (the default when absent); checked with the rest of train."""
+        train = self.tree.get("train")
+        return train.get("task", "mel2mel") if isinstance(train, dict) else "mel2mel"
+
+    def trainable_vocoder(self, name: str) -> None:
+        """A ``train.task: vocoder`` recipe must name a vocoder that has weights to train."""
+        if name in TRAINABLE_VOCODERS:
+            return
+        allowed = ", ".join(TRAINABLE_VOCODERS)
+        why = "has no weights to train" if name == "griffin_lim" else "is not trainable"
+        if "vocoder" in self.tree:
+            self.add(("vocoder", "name"), f"train.task vocoder needs a trainable vocoder "
+                                          f"({allowed}); {name} {why}")
+        else:
+            self.add(("train", "task"), f"task vocoder needs a vocoder section naming a "
+                                        f"trainable vocoder ({allowed}); the default, "
+                                        f"{name}, {why}")
 
     def name(self, default_name: str) -> Any:
         # A file called "my recipe.yaml" still gets a usable directory name by default.

@@ -157,7 +157,7 @@ def render_midi(midi_path: str | Path, out_path: str | Path, *,
                 model_path: str | Path | None = None, timbre: str | None = None,
                 vocoder: dict[str, Any] | None = None,
                 vocoder_options: dict[str, Any] | None = None, tail_seconds: float = 1.0,
-                device: str = "cpu") -> RenderResult:
+                device: str = "cpu", progress: bool = False) -> RenderResult:
     """Render ``midi_path`` to ``out_path`` (.wav or .flac).
 
     ``timbre`` is a spec for :func:`neuralsynth.timbre.parse_timbre` (default: piano if
@@ -165,7 +165,8 @@ def render_midi(midi_path: str | Path, out_path: str | Path, *,
     "n_iter": 32}`` (default: the checkpoint recipe's vocoder, else Griffin-Lim);
     ``vocoder_options`` override its parameters.
     The output has ``n_frames * hop_length`` samples, ``n_frames`` covering the last
-    note-off plus ``tail_seconds`` of release.
+    note-off plus ``tail_seconds`` of release. ``progress`` lets slow vocoders (wavenet)
+    show a progress bar on stderr.
     """
     import numpy as np
     import torch
@@ -202,6 +203,7 @@ def render_midi(midi_path: str | Path, out_path: str | Path, *,
     spec = vocoder_spec(vocoder, loaded.recipe, vocoder_options)
     synth = build_vocoder(spec, n_mels=audio.N_MELS, sample_rate=audio.SAMPLE_RATE,
                           hop_length=audio.HOP_LENGTH)
+    synth.progress = bool(progress)
     timings["load"] = time.perf_counter() - started
 
     # -- notes → features → mel -------------------------------------------------------

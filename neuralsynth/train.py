@@ -1,7 +1,8 @@
 """Mel2Mel training: the loop behind ``neuralsynth train``.
 
 One call of :func:`train` runs a recipe to ``train.steps`` optimisation steps of a
-:class:`~neuralsynth.trainer.Trainer` (which says what one step does), validating every
+:class:`~neuralsynth.trainer.Trainer` (which says what one step does; for ``train.task:
+vocoder`` a :class:`~neuralsynth.vocoder_trainer.VocoderTrainer`), validating every
 ``train.val_every`` and checkpointing every ``train.checkpoint_every`` steps.
 
 Outputs in the run directory (all written atomically, so a kill at any moment leaves
@@ -82,7 +83,8 @@ class _Progress:
 def train(recipe: Any, *, resume: bool = False, out_dir: str | os.PathLike | None = None,
           progress: bool = True, device: str | None = None,
           log: Callable[[str], None] | None = None) -> TrainResult:
-    """Train the recipe's Mel2Mel; returns a :class:`TrainResult`.
+    """Train the recipe's Mel2Mel (or, with ``train.task: vocoder``, its vocoder); returns
+    a :class:`TrainResult`.
 
     ``out_dir`` overrides ``recipe.train.out``; ``device`` overrides ``recipe.train.device``.
     Without ``resume`` a run directory that already has ``last.pt`` is an error; with it
@@ -99,11 +101,20 @@ def train(recipe: Any, *, resume: bool = False, out_dir: str | os.PathLike | Non
     dev = resolve_device(device or cfg.device)
     files.run_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(files.run_dir)
-    trainer = Trainer(recipe, dev, progress=progress, say=say)
+    trainer = _trainer_class(cfg.task)(recipe, dev, progress=progress, say=say)
     run = _start_or_resume(trainer, saved, files, say)
     _train_to(cfg, trainer, run, files, progress=progress, say=say)
     return TrainResult(files.run_dir, run.step, cfg.steps, files.last, files.best, run.best_val,
                        run.train_losses, run.val_history, run.resumed_from, False, str(dev))
+
+
+def _trainer_class(task: str) -> type:
+    """What one step does: :class:`Trainer` (Mel2Mel) or the vocoder's trainer."""
+    if task == "vocoder":
+        from .vocoder_trainer import VocoderTrainer
+
+        return VocoderTrainer
+    return Trainer
 
 
 # ------------------------------------------------------------------- run dir / resume
@@ -132,11 +143,24 @@ def _checkpoint_to_resume(files: RunFiles, recipe_dict: dict[str, Any], resume: 
                          f"--resume to continue it or --out DIR to start a new one")
     saved = load_checkpoint(files.last, require=("format", "model_state", "recipe",
                                                  "instruments", "step") + RESUME_KEYS)
-    changes = recipe_changes(saved["recipe"], recipe_dict)
+    changes = recipe_changes(_with_defaults(saved["recipe"]), recipe_dict)
     if changes:
         raise UsageError(f"cannot resume {files.run_dir}: the recipe differs from the run's "
                          f"in {', '.join(changes)}")
     return saved
+
+
+def _with_defaults(saved_recipe: Any) -> Any:
+    """The saved recipe with the defaults of keys added to recipes since it was written
+    (e.g. ``train.task``), so they do not count as changes; as saved if it no longer
+    validates (the comparison then names what differs)."""
+    from .errors import NeuralsynthError
+    from .recipe import recipe_from_dict
+
+    try:
+        return recipe_from_dict(saved_recipe).to_dict()
+    except NeuralsynthError:
+        return saved_recipe
 
 
 def _already_complete(files: RunFiles, saved: dict[str, Any], steps: int,

@@ -15,7 +15,12 @@ from .config import param
 #: Fields of :class:`TrainConfig` that must be strictly positive.
 _POSITIVE = ("lr", "steps", "batch_size", "segment_samples", "val_every", "checkpoint_every")
 #: Fields where 0 switches the feature off and negative values make no sense.
-_NON_NEGATIVE = ("lr_halve_every", "grad_clip", "val_pieces")
+_NON_NEGATIVE = ("lr_halve_every", "grad_clip", "val_pieces", "val_crops")
+#: What ``train.task`` can name.
+TASKS = ("mel2mel", "vocoder")
+#: Samples per mel frame; equals ``neuralsynth.audio.HOP_LENGTH`` (not imported: that module
+#: imports torch, which reading a recipe for ``--help`` or the docs should not pay for).
+HOP_SAMPLES = 128
 
 
 @dataclasses.dataclass
@@ -41,8 +46,15 @@ class DataConfig:
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Optimisation schedule and bookkeeping of a training run (paper values by default)."""
+    """Optimisation schedule and bookkeeping of a training run (paper values by default).
 
+    Defaults are the paper's Mel2Mel values; a ``task: vocoder`` recipe sets its own
+    (``recipes/wavenet_vocoder.yaml`` has the paper's WaveNet ones).
+    """
+
+    task: str = param("mel2mel", "what to train: mel2mel (the synthesizer) or vocoder (the "
+                                 "recipe's vocoder on the dataset's audio and ground-truth "
+                                 "mel)", choices=TASKS)
     lr: float = param(0.002, "Adam learning rate at step 0")
     lr_halve_every: int = param(40000, "halve the learning rate every this many steps (0: never)")
     steps: int = param(100000, "number of optimisation steps")
@@ -54,6 +66,9 @@ class TrainConfig:
     val_pieces: int = param(0, "validate on this many validation pieces (every instrument "
                                   "of each), spread evenly over the split; 0: all of them. "
                                   "A large split costs minutes per validation on a CPU")
+    val_crops: int = param(4, "task vocoder: segment_samples crops scored per validation item, "
+                              "evenly spaced over it (0: every whole segment); a WaveNet "
+                              "scores every sample, so whole items are slow on a CPU")
     checkpoint_every: int = param(1000, "write a checkpoint every this many steps")
     grad_clip: float = param(1.0, "clip the global gradient norm to this value (0: no clipping)")
     device: str = param("auto", "where to train; auto picks cuda when a GPU is present",
@@ -72,6 +87,12 @@ class TrainConfig:
             value = getattr(self, name)
             if value < 0:
                 problems.append((name, f"expected a value >= 0 (0 switches it off), got {value!r}"))
+        if self.task == "vocoder" and self.segment_samples > 0 \
+                and self.segment_samples % HOP_SAMPLES:
+            # A vocoder learns one mel frame per hop of samples, so crops are whole frames.
+            problems.append(("segment_samples", f"task vocoder needs a multiple of "
+                                                f"{HOP_SAMPLES} samples (whole mel frames), "
+                                                f"got {self.segment_samples!r}"))
         return problems
 
 

@@ -190,3 +190,15 @@ def test_render_cli_vocoder_errors(tmp_path, untrained_ckpt, tiny_vocoder, short
     assert needle in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_vocoder_is_not_a_mel2mel_model(tmp_path, tiny_vocoder, short_midi):
+    from neuralsynth.checkpoint import load_model
+
+    with pytest.raises(CheckpointError, match="is a trained vocoder.*--vocoder-model"):
+        load_model(tiny_vocoder)
+    out = tmp_path / "o.wav"
+    result = CliRunner().invoke(cli, ["render", str(short_midi), "-o", str(out), "--model",
+                                      str(tiny_vocoder)])
+    assert result.exit_code != 0 and "is a trained vocoder" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not out.exists()

@@ -29,7 +29,8 @@ def export(checkpoint: Path, output: Path, half: bool, name: str | None) -> None
     validation loss, source file name, neuralsynth version, export date). Dropped: the
     optimizer, scheduler and random-number states that only resuming needs, which makes
     the file about three times smaller (six with --half). The result loads wherever a
-    checkpoint does (`render --model`, `neuralsynth info`).
+    checkpoint does (`render --model`, `neuralsynth info`). Vocoder checkpoints
+    (train.task: vocoder) export the same way, for `render --vocoder-model`.
 
     A file placed at neuralsynth/models/default.pt in the package becomes the model
     `neuralsynth render` uses without --model.

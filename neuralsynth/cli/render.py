@@ -134,7 +134,8 @@ def render(midi: Path, output: Path, model: Path | None, timbre: str | None,
         opts["checkpoint"] = os.fspath(vocoder_model)
     spec = {"name": vocoder} if vocoder is not None else None
     result = render_midi(midi, output, model_path=model_path, timbre=timbre, vocoder=spec,
-                         vocoder_options=opts, tail_seconds=tail, device=device)
+                         vocoder_options=opts, tail_seconds=tail, device=device,
+                         progress=not quiet)
     if quiet:
         return
     t = result.timings

@@ -1,4 +1,4 @@
-"""``neuralsynth train``: train a Mel2Mel model from a recipe."""
+"""``neuralsynth train``: train a Mel2Mel model or a vocoder from a recipe."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ import click
 @click.option("--progress/--no-progress", default=True, help="show a progress bar")
 def train(recipe: str, overrides: tuple[str, ...], resume: bool, out_dir: str | None,
           device: str | None, progress: bool) -> None:
-    """Train the Mel2Mel model described by RECIPE.
+    """Train what RECIPE describes: the Mel2Mel synthesizer, or with
+    train.task: vocoder the WaveNet vocoder (on the dataset's audio and true mel).
 
     Checkpoints go to the run directory: last.pt (for --resume), best.pt (lowest
     validation loss) and metrics.jsonl (one line per validation).
@@ -28,6 +29,7 @@ def train(recipe: str, overrides: tuple[str, ...], resume: bool, out_dir: str | 
       neuralsynth train recipes/mel2mel_small_cpu.yaml
       neuralsynth train recipes/mel2mel_small_cpu.yaml -o train.steps=1000 --out runs/longer
       neuralsynth train recipes/mel2mel_small_cpu.yaml --resume
+      neuralsynth train recipes/wavenet_vocoder_cpu.yaml       # the vocoder, ~45 min
     """
     from ..recipe import load_recipe
     from ..train import train as run_training

@@ -22,6 +22,10 @@ class Vocoder(abc.ABC):
     class Config:
         pass
 
+    #: Set by ``render`` when the user sees output: slow vocoders may then show a
+    #: progress bar on stderr (fast ones ignore it).
+    progress: bool = False
+
     def __init__(self, config, *, n_mels: int = 80, sample_rate: int = 16000,
                  hop_length: int = 128):
         self.config = config

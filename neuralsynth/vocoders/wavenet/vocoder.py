@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from ...audio import mu_law_decode
 from ...config import ensure_valid, param
@@ -151,12 +152,16 @@ class WaveNetVocoder(Vocoder):
         rng = np.random.default_rng(int(self.config.seed))
         state = self.engine.start(B)
         classes = np.empty((B, length), np.int64)
-        for s in range(0, length, block):
-            n = min(block, length - s)
-            c = cond.block([ch.start * hop + s for ch in chunks], n)
-            u = rng.random((B, n))
-            # [B, n, L, G] → the engine's [B, L, G, n] as a view (no copy).
-            classes[:, s:s + n], _ = self.engine.run(state, c.transpose(0, 2, 3, 1), u)
+        with tqdm(total=B * length, unit="sample", unit_scale=True, dynamic_ncols=True,
+                  desc=f"wavenet {self.engine.name} ({B} streams)",
+                  disable=not self.progress, leave=False) as bar:
+            for s in range(0, length, block):
+                n = min(block, length - s)
+                c = cond.block([ch.start * hop + s for ch in chunks], n)
+                u = rng.random((B, n))
+                # [B, n, L, G] → the engine's [B, L, G, n] as a view (no copy).
+                classes[:, s:s + n], _ = self.engine.run(state, c.transpose(0, 2, 3, 1), u)
+                bar.update(B * n)
         waves = [mu_law_decode(classes[b, :(ch.end - ch.start) * hop],
                                mu=self.model.config.n_classes - 1).astype(np.float32)
                  for b, ch in enumerate(chunks)]

@@ -1,0 +1,171 @@
+"""The objects one vocoder optimisation step needs (``train.task: vocoder``).
+
+One step::
+
+    batch  = random frame-aligned crops of the training audio   (CropSampler, seeded)
+    logits = wavenet(prev classes, ground-truth log mel)        (teacher forcing)
+    loss   = cross entropy of the µ-law classes                 (nats per sample)
+    Adam step, gradient-norm clipping, lr halved every lr_halve_every steps
+
+The vocoder learns from the dataset's real mel spectrograms, not from a Mel2Mel's
+predictions, so it can be trained before, after or alongside the synthesizer. Only the
+items of ``data.instruments`` are used. Uniform guessing scores ln(256) = 5.55 nats.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .errors import UsageError
+from .run_state import capture_rng_state, restore_rng_state
+from .trainer import TrainingError, _lr_schedule, _spread_pieces
+
+
+def wavenet_shape(spec: dict[str, Any]):
+    """The :class:`WaveNetConfig` (network shape) of a recipe's ``vocoder`` spec."""
+    from .vocoders.wavenet import WaveNetConfig
+
+    names = {f.name for f in dataclasses.fields(WaveNetConfig)}
+    return WaveNetConfig(**{k: v for k, v in spec.items() if k in names})
+
+
+class VocoderTrainer:
+    """A WaveNet vocoder with its Adam optimizer, lr schedule and audio crops.
+
+    Batches (:class:`~neuralsynth.data.audio_crops.CropBatch`): ``prev``/``target``
+    ``[B, T]`` int64 µ-law classes and LOG ``mel [B, T/128, 80]``; the model gives logits
+    ``[B, n_classes, T]``. Same interface as :class:`~neuralsynth.trainer.Trainer`, so
+    :func:`neuralsynth.train.train` runs either.
+    """
+
+    def __init__(self, recipe: Any, device: torch.device, *, progress: bool,
+                 say: Callable[[str], None]):
+        from .audio import HOP_LENGTH
+        from .data.audio_crops import CropReader, CropSampler, audio_item, validation_crops
+        from .data.manifest import instrument_indices, read_manifest
+        from .data.splits import TRAIN, VAL
+        from .vocoders.wavenet import WaveNet
+
+        cfg = recipe.train
+        self.device = device
+        self.grad_clip = cfg.grad_clip
+        self.recipe_dict = recipe.to_dict()
+        self.instruments = list(recipe.data.instruments)
+
+        # Everything is built from the seed, so a fresh run is reproducible; resuming
+        # then overwrites these states with the saved ones (see restore).
+        random.seed(cfg.seed)
+        np.random.seed(cfg.seed % 2**32)
+        torch.manual_seed(cfg.seed)
+        self.model = WaveNet(wavenet_shape(recipe.vocoder))
+        n_classes = self.model.config.n_classes
+
+        manifest = read_manifest(recipe.data.dataset)
+        used = instrument_indices(manifest, self.instruments)
+        items = {split: [audio_item(it.id, it.audio) for it in manifest.split(split)
+                         if it.instrument in used] for split in (TRAIN, VAL)}
+        val_items = items[VAL]
+        if cfg.val_pieces:
+            val_items = _spread_pieces(val_items, manifest, cfg.val_pieces)
+        frames = cfg.segment_samples // HOP_LENGTH
+        reader = CropReader(n_classes)
+        # The sampler has its own generator so its state can be saved and restored alone.
+        self.sampler_gen = torch.Generator().manual_seed(cfg.seed)
+        self.sampler = CropSampler(items[TRAIN], frames, cfg.batch_size, self.sampler_gen,
+                                   reader)
+        skipped = len(items[TRAIN]) - len(self.sampler.items)
+        if skipped:
+            say(f"{skipped} training item(s) shorter than one crop "
+                f"({cfg.segment_samples} samples) are not used")
+        # Read once and kept on the CPU (one byte per sample); moved one batch at a time.
+        self.val_batches = validation_crops(val_items, frames, cfg.val_crops, cfg.batch_size,
+                                            reader)
+        if not self.val_batches:
+            say("the dataset has no validation audio as long as one crop; best.pt will "
+                "follow last.pt")
+        self.model.to(device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.scheduler = _lr_schedule(self.optimizer, cfg.lr_halve_every)
+        self.providers = _providers(recipe.vocoder["name"])
+
+    @property
+    def has_validation(self) -> bool:
+        return bool(self.val_batches)
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    def _nll(self, batch: Any) -> torch.Tensor:
+        """Mean negative log-likelihood of the batch's samples, in nats."""
+        return F.cross_entropy(self.model(batch.prev, batch.mel), batch.target)
+
+    def train_step(self, step: int) -> float:
+        """Run optimisation step number ``step`` (1-based); returns its NLL (nats/sample)."""
+        batch = self.sampler.sample().to(self.device)
+        loss = self._nll(batch)
+        # Checked before the update so the last checkpoint never holds NaN weights.
+        if not torch.isfinite(loss):
+            raise TrainingError(f"training diverged at step {step} (loss is "
+                                f"{float(loss)}); try a lower train.lr or train.grad_clip")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        return float(loss.detach())
+
+    def validate(self) -> float | None:
+        """Mean NLL per sample (nats) over the fixed validation crops (None without any)."""
+        if not self.val_batches:
+            return None
+        self.model.eval()
+        total = samples = 0.0
+        with torch.no_grad():
+            for vb in self.val_batches:
+                vb = vb.to(self.device)
+                n = float(vb.n_samples)
+                total += float(self._nll(vb)) * n
+                samples += n
+        self.model.train()
+        return total / samples
+
+    def checkpoint(self, *, step: int, best_val: float | None, full: bool) -> dict[str, Any]:
+        """A checkpoint payload; ``full`` adds what resuming needs (optimizer, RNGs)."""
+        data = {"model_state": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+                "recipe": self.recipe_dict, "instruments": self.instruments,
+                "providers": self.providers, "step": step, "best_val_loss": best_val}
+        if full:
+            data.update(optimizer_state=self.optimizer.state_dict(),
+                        scheduler_state=self.scheduler.state_dict(),
+                        rng_state=capture_rng_state(self.sampler_gen))
+        return data
+
+    def restore(self, saved: dict[str, Any], source: Path) -> None:
+        """Load the states of a full checkpoint read from ``source``."""
+        try:
+            self.model.load_state_dict(saved["model_state"])
+            self.optimizer.load_state_dict(saved["optimizer_state"])
+            self.scheduler.load_state_dict(saved["scheduler_state"])
+            restore_rng_state(saved["rng_state"], self.sampler_gen)
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+            raise UsageError(f"cannot resume from {source}: its state does not fit this "
+                             f"run ({' '.join(str(exc).split())[:200]})") from None
+
+
+def _providers(name: str) -> dict[str, dict[str, list[str]]]:
+    """``{"vocoder": {name: [distribution, version]}}`` of the trained vocoder."""
+    from .vocoders import VOCODERS
+
+    try:
+        return {"vocoder": {name: list(VOCODERS.provider(name))}}
+    except KeyError:  # not registered (a recipe built around the registry): no record
+        return {}
