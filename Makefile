@@ -2,6 +2,7 @@
 #   make demo    - install everything, render the bundled examples with the bundled model
 #   make test    - install everything, run the test suite
 #   make model   - rebuild the bundled model from scratch: corpus -> dataset -> train -> export
+#   make vocoder - train the CPU-scale WaveNet vocoder on that dataset, export vocoder.pt
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -14,7 +15,7 @@ CORPUS  := data/corpus
 DATA10  := data/10inst
 RUN10   := runs/mel2mel_10inst_cpu
 
-.PHONY: setup sysdeps sysdeps-full demo test model clean
+.PHONY: setup sysdeps sysdeps-full demo test model clean vocoder
 
 setup: sysdeps $(STAMP)
 
@@ -65,6 +66,13 @@ model: setup sysdeps-full
 	$(BIN)/neuralsynth train recipes/mel2mel_10inst_cpu.yaml -o data.dataset=$(DATA10) --resume
 	$(BIN)/neuralsynth export $(RUN10)/best.pt -o neuralsynth/models/default.pt --half \
 	  --name mel2mel_10inst_cpu
+
+# The CPU-scale WaveNet vocoder on the same dataset (about 45 min; see docs/vocoder.md).
+# Render with it: neuralsynth render song.mid -o song.wav --vocoder-model vocoder.pt
+vocoder: setup
+	@test -f $(DATA10)/manifest.json || { echo "error: $(DATA10) missing; run make model first"; exit 1; }
+	$(BIN)/neuralsynth train recipes/wavenet_vocoder_cpu.yaml -o data.dataset=$(DATA10) --resume
+	$(BIN)/neuralsynth export runs/wavenet_vocoder_cpu/best.pt -o vocoder.pt
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
