@@ -202,3 +202,20 @@ def test_a_vocoder_is_not_a_mel2mel_model(tmp_path, tiny_vocoder, short_midi):
                                       str(tiny_vocoder)])
     assert result.exit_code != 0 and "is a trained vocoder" in result.output
     assert len(result.output.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_auto_kernel_is_cuda_only_with_a_gpu(tiny_vocoder):
+    from neuralsynth.vocoders.kernels.cuda import cuda_available
+
+    voc = build(tiny_vocoder)                       # kernel: auto
+    assert voc.engine.name == ("cuda" if cuda_available() else "cpu")
+
+
+def test_cuda_kernel_without_a_gpu_is_one_line(tiny_vocoder):
+    from neuralsynth.vocoders.kernels.cuda import cuda_available
+
+    if cuda_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(UsageError, match="no CUDA GPU") as info:
+        build(tiny_vocoder, kernel="cuda")
+    assert "\n" not in str(info.value)
