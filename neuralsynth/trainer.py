@@ -35,7 +35,47 @@ def _spread_pieces(examples: list, manifest: Any, n_pieces: int) -> list:
     return [ex for ex in examples if midi_of[ex.id] in chosen]
 
 
-class Trainer:
+class TrainerBase:
+    """What every trainer shares with the loop in :mod:`neuralsynth.train`: the lr, whether
+    there is a validation set, and the checkpoint payload and its restoring.
+
+    Subclasses set ``model``, ``optimizer``, ``scheduler``, ``sampler_gen`` (the batch
+    sampler's generator), ``val_batches``, ``recipe_dict``, ``instruments`` and
+    ``providers``, and define ``train_step(step)`` and ``validate()``.
+    """
+
+    @property
+    def has_validation(self) -> bool:
+        return bool(self.val_batches)
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    def checkpoint(self, *, step: int, best_val: float | None, full: bool) -> dict[str, Any]:
+        """A checkpoint payload; ``full`` adds what resuming needs (optimizer, RNGs)."""
+        data = {"model_state": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+                "recipe": self.recipe_dict, "instruments": self.instruments,
+                "providers": self.providers, "step": step, "best_val_loss": best_val}
+        if full:
+            data.update(optimizer_state=self.optimizer.state_dict(),
+                        scheduler_state=self.scheduler.state_dict(),
+                        rng_state=capture_rng_state(self.sampler_gen))
+        return data
+
+    def restore(self, saved: dict[str, Any], source: Path) -> None:
+        """Load the states of a full checkpoint read from ``source``."""
+        try:
+            self.model.load_state_dict(saved["model_state"])
+            self.optimizer.load_state_dict(saved["optimizer_state"])
+            self.scheduler.load_state_dict(saved["scheduler_state"])
+            restore_rng_state(saved["rng_state"], self.sampler_gen)
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+            raise UsageError(f"cannot resume from {source}: its state does not fit this "
+                             f"run ({' '.join(str(exc).split())[:200]})") from None
+
+
+class Trainer(TrainerBase):
     """A Mel2Mel model with its loss, Adam optimizer, lr schedule and data.
 
     Batches (``neuralsynth.data.batches.Batch``): ``x [B, L, in_dim]``, linear
@@ -92,14 +132,6 @@ class Trainer:
         except KeyError:
             pass
 
-    @property
-    def has_validation(self) -> bool:
-        return bool(self.val_batches)
-
-    @property
-    def lr(self) -> float:
-        return self.optimizer.param_groups[0]["lr"]
-
     def _predict(self, batch: Any) -> torch.Tensor:
         t = self.model.embed(self._one_hot[batch.instrument])
         return torch.exp(self.model(batch.x, t))
@@ -135,28 +167,6 @@ class Trainer:
                 frames += n
         self.model.train()
         return total / max(frames, 1.0)
-
-    def checkpoint(self, *, step: int, best_val: float | None, full: bool) -> dict[str, Any]:
-        """A checkpoint payload; ``full`` adds what resuming needs (optimizer, RNGs)."""
-        data = {"model_state": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-                "recipe": self.recipe_dict, "instruments": self.instruments,
-                "providers": self.providers, "step": step, "best_val_loss": best_val}
-        if full:
-            data.update(optimizer_state=self.optimizer.state_dict(),
-                        scheduler_state=self.scheduler.state_dict(),
-                        rng_state=capture_rng_state(self.sampler_gen))
-        return data
-
-    def restore(self, saved: dict[str, Any], source: Path) -> None:
-        """Load the states of a full checkpoint read from ``source``."""
-        try:
-            self.model.load_state_dict(saved["model_state"])
-            self.optimizer.load_state_dict(saved["optimizer_state"])
-            self.scheduler.load_state_dict(saved["scheduler_state"])
-            restore_rng_state(saved["rng_state"], self.sampler_gen)
-        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
-            raise UsageError(f"cannot resume from {source}: its state does not fit this "
-                             f"run ({' '.join(str(exc).split())[:200]})") from None
 
 
 def _lr_schedule(optimizer: torch.optim.Optimizer, halve_every: int) -> Any:

@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .errors import UsageError
-from .run_state import capture_rng_state, restore_rng_state
-from .trainer import TrainingError, _lr_schedule, _spread_pieces
+from .trainer import TrainerBase, TrainingError, _lr_schedule, _spread_pieces
 
 
 def wavenet_shape(spec: dict[str, Any]):
@@ -36,7 +33,7 @@ def wavenet_shape(spec: dict[str, Any]):
     return WaveNetConfig(**{k: v for k, v in spec.items() if k in names})
 
 
-class VocoderTrainer:
+class VocoderTrainer(TrainerBase):
     """A WaveNet vocoder with its Adam optimizer, lr schedule and audio crops.
 
     Batches (:class:`~neuralsynth.data.audio_crops.CropBatch`): ``prev``/``target``
@@ -95,14 +92,6 @@ class VocoderTrainer:
         self.scheduler = _lr_schedule(self.optimizer, cfg.lr_halve_every)
         self.providers = _providers(recipe.vocoder["name"])
 
-    @property
-    def has_validation(self) -> bool:
-        return bool(self.val_batches)
-
-    @property
-    def lr(self) -> float:
-        return self.optimizer.param_groups[0]["lr"]
-
     def _nll(self, batch: Any) -> torch.Tensor:
         """Mean negative log-likelihood of the batch's samples, in nats."""
         return F.cross_entropy(self.model(batch.prev, batch.mel), batch.target)
@@ -137,28 +126,6 @@ class VocoderTrainer:
                 samples += n
         self.model.train()
         return total / samples
-
-    def checkpoint(self, *, step: int, best_val: float | None, full: bool) -> dict[str, Any]:
-        """A checkpoint payload; ``full`` adds what resuming needs (optimizer, RNGs)."""
-        data = {"model_state": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-                "recipe": self.recipe_dict, "instruments": self.instruments,
-                "providers": self.providers, "step": step, "best_val_loss": best_val}
-        if full:
-            data.update(optimizer_state=self.optimizer.state_dict(),
-                        scheduler_state=self.scheduler.state_dict(),
-                        rng_state=capture_rng_state(self.sampler_gen))
-        return data
-
-    def restore(self, saved: dict[str, Any], source: Path) -> None:
-        """Load the states of a full checkpoint read from ``source``."""
-        try:
-            self.model.load_state_dict(saved["model_state"])
-            self.optimizer.load_state_dict(saved["optimizer_state"])
-            self.scheduler.load_state_dict(saved["scheduler_state"])
-            restore_rng_state(saved["rng_state"], self.sampler_gen)
-        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
-            raise UsageError(f"cannot resume from {source}: its state does not fit this "
-                             f"run ({' '.join(str(exc).split())[:200]})") from None
 
 
 def _providers(name: str) -> dict[str, dict[str, list[str]]]:
