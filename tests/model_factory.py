@@ -15,14 +15,14 @@ INSTRUMENTS = ["grand_piano", "church_organ", "trumpet"]
 
 
 def make_checkpoint(path: Path, *, instruments=INSTRUMENTS, vocoder=None, seed: int = 0,
-                    hidden_size: int = 16) -> Path:
+                    hidden_size: int = 16, embedding_dim: int = 2) -> Path:
     """A real, untrained Mel2Mel checkpoint (random weights) written the normal way."""
     recipe = {
         "recipe": 1,
         "name": "render_test",
         "data": {"dataset": "unused", "instruments": list(instruments)},
         "model": {"encoder": {"name": "pianoroll"},
-                  "conditioner": {"name": "film", "embedding_dim": 2},
+                  "conditioner": {"name": "film", "embedding_dim": embedding_dim},
                   "sequence": {"name": "bilstm", "hidden_size": hidden_size}},
         "loss": {"name": "tanh_log_abs_mse"},
     }

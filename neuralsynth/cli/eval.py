@@ -1,0 +1,193 @@
+"""``neuralsynth eval``: losses, audio correlations and embedding maps of a trained model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+
+def _check_outputs(json_out: Path | None, map_out: Path | None) -> None:
+    """Refuse outputs that cannot be written, before any work is done."""
+    from ..errors import UsageError
+    from ..evaluation.eval_report import plot_paths
+
+    if json_out is not None:
+        if json_out.suffix.lower() != ".json":
+            raise UsageError(f"--json {json_out}: the file name must end in .json (the "
+                             f"plots are written next to it)")
+        for p in (json_out, *plot_paths(json_out).values()):
+            if p.is_dir():
+                raise UsageError(f"--json {json_out}: {p} is a directory")
+    if map_out is not None:
+        if map_out.suffix.lower() != ".png":
+            raise UsageError(f"--embedding-map {map_out}: the file name must end in .png")
+        if map_out.is_dir():
+            raise UsageError(f"--embedding-map {map_out} is a directory")
+
+
+def _vocoder_choice(vocoder: str | None, vocoder_model: Path | None,
+                    opts: dict) -> dict | None:
+    """The vocoder spec the options ask for (None: the checkpoint's, else Griffin-Lim);
+    ``--vocoder-model`` implies wavenet and fills ``opts["checkpoint"]``."""
+    from ..errors import UsageError
+
+    if vocoder_model is not None:
+        if vocoder is None:
+            vocoder = "wavenet"
+        elif vocoder != "wavenet":
+            raise UsageError(f"--vocoder-model is a trained wavenet vocoder; it cannot be "
+                             f"used with --vocoder {vocoder}")
+        if not vocoder_model.is_file():
+            raise UsageError(f"vocoder model {vocoder_model} not found")
+        opts["checkpoint"] = os.fspath(vocoder_model)
+    return {"name": vocoder} if vocoder is not None else None
+
+
+def _map_summary(result, path: Path) -> str:
+    from ..evaluation.embedding_map import EmbeddingMap
+
+    if isinstance(result, EmbeddingMap):
+        what = f"{result.grid}x{result.grid} grid over the 2-D timbre space"
+    else:
+        what = (f"{len(result.points)} instrument mixes of the {result.dim}-D timbre space "
+                f"on its first two principal axes")
+    lines = [f"wrote {path}: {what}; probe {result.probe} ({result.probe_frames} frames); "
+             f"took {result.seconds:.1f} s",
+             f"  spectral centroid {result.centroid_hz.min():.0f} to "
+             f"{result.centroid_hz.max():.0f} Hz, mean energy {result.energy_db.min():.1f} "
+             f"to {result.energy_db.max():.1f} dB",
+             f"  {'instrument':<20}{'coordinates':>22}{'centroid Hz':>13}{'energy dB':>11}"]
+    for name, xy, c, e in zip(result.instruments, result.coords,
+                              result.instrument_centroid_hz, result.instrument_energy_db):
+        coords = ",".join(f"{v:.3f}" for v in xy)
+        lines.append(f"  {name:<20}{coords:>22}{c:>13.0f}{e:>11.1f}")
+    return "\n".join(lines)
+
+
+@click.command("eval", short_help="Evaluate a model: losses, correlations, embedding map.",
+               context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("ckpt", metavar="CKPT")
+@click.option("--data", "data", type=click.Path(path_type=Path), default=None,
+              metavar="DATASET", help="Dataset directory (with manifest.json) to evaluate on.")
+@click.option("--split", "split", default="val", show_default=True, metavar="val|train|all",
+              help="Which pieces of the dataset.")
+@click.option("--pieces", "pieces", type=int, default=None, metavar="N",
+              help="Evaluate N pieces of the split, spread over it (default: all).")
+@click.option("--seconds", "seconds", type=float, default=4.0, show_default=True,
+              metavar="S", help="Excerpt of each recording for the audio correlations "
+                                "(its loudest S seconds). Losses use whole recordings.")
+@click.option("--vocoder", "vocoder", default=None, metavar="NAME",
+              help="Vocoder for the mel stages (default: the checkpoint recipe's, else "
+                   "griffin_lim).")
+@click.option("--vocoder-opt", "vocoder_opts", multiple=True, metavar="KEY=VALUE",
+              help="A vocoder parameter, repeatable (e.g. --vocoder-opt n_iter=64).")
+@click.option("--vocoder-model", "vocoder_model", default=None, metavar="CKPT",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Trained wavenet vocoder checkpoint; implies --vocoder wavenet.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+              metavar="OUT.json",
+              help="Write the numbers here and plots next to it (OUT-octaves.png, "
+                   "OUT-instruments.png).")
+@click.option("--embedding-map", "map_out", type=click.Path(path_type=Path), default=None,
+              metavar="MAP.png", help="Draw the timbre space (spectral centroid and energy "
+                                      "of a probe at each point) here. Needs no dataset.")
+@click.option("--grid", "grid", type=int, default=320, show_default=True, metavar="N",
+              help="Embedding map: N x N points (a > 2-D space: N x N sampled mixes, at "
+                   "most 4096).")
+@click.option("--probe", "probe", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, metavar="MIDI",
+              help="Embedding map: the MIDI file rendered at each point (default: a "
+                   "built-in 0.5 s C-major arpeggio over C3-C6; longer probes cost "
+                   "proportionally more).")
+@click.option("--device", "device", type=click.Choice(["cpu", "cuda", "auto"]),
+              default="auto", show_default=True, help="Where to run the model.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
+                 seconds: float, vocoder: str | None, vocoder_opts: tuple[str, ...],
+                 vocoder_model: Path | None, json_out: Path | None, map_out: Path | None,
+                 grid: int, probe: Path | None, device: str, quiet: bool) -> None:
+    """Evaluate the model CKPT (a checkpoint, an exported model, or `default` for the
+    model shipped with neuralsynth).
+
+    With --data: the three training losses (x10^3) on whole recordings, and the
+    Pearson correlation of log-CQTs between the original audio and three stages (µ-law
+    round trip, ground-truth mel -> vocoder, predicted mel -> vocoder), per octave and
+    per instrument. With --embedding-map: spectral centroid and energy of a probe
+    rendered all over the timbre space. See docs/evaluation.md.
+
+    \b
+    Examples:
+      neuralsynth eval default --data data/10inst --pieces 4 --json out/eval/default.json
+      neuralsynth eval runs/small/best.pt --data data/small --split all
+      neuralsynth eval default --data data/10inst --vocoder-model runs/wavenet/best.pt
+      neuralsynth eval default --embedding-map out/eval/map.png
+      neuralsynth eval best.pt --embedding-map map.png --grid 64 --probe song.mid
+    """
+    from ..checkpoint import load_model
+    from ..device import resolve_device
+    from ..errors import UsageError
+    from ..evaluation.evaluate import check_settings
+    from ..evaluation.pieces import SPLIT_CHOICES
+    from ..render import default_model_path
+    from .render import parse_vocoder_opts
+
+    # -- every option checked before anything is loaded or computed ----------------------
+    if data is None and map_out is None:
+        raise UsageError("nothing to do: give --data DATASET (losses and correlations) "
+                         "and/or --embedding-map MAP.png")
+    if data is None and json_out is not None:
+        raise UsageError("--json needs --data (it holds the dataset evaluation)")
+    if split not in SPLIT_CHOICES:
+        raise UsageError(f"unknown split '{split}'; choose from {', '.join(SPLIT_CHOICES)}")
+    if pieces is not None and pieces < 1:
+        raise UsageError(f"--pieces must be >= 1, got {pieces}")
+    if grid < 2:
+        raise UsageError(f"--grid must be >= 2, got {grid}")
+    check_settings(seconds, 1)
+    _check_outputs(json_out, map_out)
+    if data is not None and not data.is_dir():
+        raise UsageError(f"dataset '{data}' " + ("is not a directory" if data.exists()
+                                                 else "does not exist"))
+    opts = parse_vocoder_opts(vocoder_opts)
+    spec = _vocoder_choice(vocoder, vocoder_model, opts)
+    if ckpt == "default":
+        path = default_model_path()
+        if path is None:
+            raise UsageError("CKPT 'default': no bundled default model is installed")
+    else:
+        path = Path(ckpt)
+    loaded = load_model(path, device=resolve_device(device))
+    if map_out is not None:
+        if loaded.model.embedding_dim < 2:
+            raise UsageError(f"the embedding map needs a timbre space of 2 or more "
+                             f"dimensions; this model's has {loaded.model.embedding_dim}")
+        if probe is not None:
+            from ..midi import load_notes
+
+            load_notes(probe)            # a bad probe fails now, not after the dataset
+
+    if data is not None:
+        from ..evaluation.eval_report import format_eval, write_eval
+        from ..evaluation.evaluate import evaluate
+
+        result = evaluate(loaded, data, split=split, pieces=pieces, seconds=seconds,
+                          vocoder=spec, vocoder_options=opts, progress=not quiet)
+        click.echo(format_eval(result))
+        if json_out is not None:
+            written = write_eval(result, json_out)
+            click.echo("wrote " + ", ".join(os.fspath(p) for p in written))
+    if map_out is not None:
+        from ..evaluation.embedding_map import (embedding_map, embedding_projection,
+                                                write_map_png)
+
+        if loaded.model.embedding_dim == 2:
+            result = embedding_map(loaded, grid=grid, probe=probe, progress=not quiet)
+        else:
+            result = embedding_projection(loaded, n_points=min(grid * grid, 4096),
+                                          probe=probe, progress=not quiet)
+        write_map_png(result, map_out)
+        if data is not None:
+            click.echo("")
+        click.echo(_map_summary(result, map_out))
