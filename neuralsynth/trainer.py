@@ -143,7 +143,7 @@ class Trainer(TrainerBase):
         # Checked before the update so the last checkpoint never holds NaN weights.
         if not torch.isfinite(loss):
             raise TrainingError(f"training diverged at step {step} (loss is "
-                                f"{float(loss)}); try a lower train.lr or train.grad_clip")
+                                f"{float(loss.detach())}); try a lower train.lr or train.grad_clip")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.grad_clip > 0:
