@@ -39,9 +39,10 @@ class TrainerBase:
     """What every trainer shares with the loop in :mod:`neuralsynth.train`: the lr, whether
     there is a validation set, and the checkpoint payload and its restoring.
 
-    Subclasses set ``model``, ``optimizer``, ``scheduler``, ``sampler_gen`` (the batch
-    sampler's generator), ``val_batches``, ``recipe_dict``, ``instruments`` and
-    ``providers``, and define ``train_step(step)`` and ``validate()``.
+    Subclasses set ``model``, ``optimizer``, ``scheduler``, ``sampler`` and
+    ``sampler_gen`` (the batch sampler and its generator), ``device``, ``grad_clip``,
+    ``val_batches``, ``recipe_dict``, ``instruments`` and ``providers``, and define
+    ``_batch_loss(batch)`` and ``validate()``.
     """
 
     @property
@@ -51,6 +52,25 @@ class TrainerBase:
     @property
     def lr(self) -> float:
         return self.optimizer.param_groups[0]["lr"]
+
+    def _batch_loss(self, batch: Any) -> torch.Tensor:
+        raise NotImplementedError
+
+    def train_step(self, step: int) -> float:
+        """Run optimisation step number ``step`` (1-based); returns its loss."""
+        batch = self.sampler.sample().to(self.device)
+        loss = self._batch_loss(batch)
+        # Checked before the update so the last checkpoint never holds NaN weights.
+        if not torch.isfinite(loss):
+            raise TrainingError(f"training diverged at step {step} (loss is "
+                                f"{float(loss.detach())}); try a lower train.lr or train.grad_clip")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        return float(loss.detach())
 
     def checkpoint(self, *, step: int, best_val: float | None, full: bool) -> dict[str, Any]:
         """A checkpoint payload; ``full`` adds what resuming needs (optimizer, RNGs)."""
@@ -136,21 +156,9 @@ class Trainer(TrainerBase):
         t = self.model.embed(self._one_hot[batch.instrument])
         return torch.exp(self.model(batch.x, t))
 
-    def train_step(self, step: int) -> float:
-        """Run optimisation step number ``step`` (1-based); returns its loss."""
-        batch = self.sampler.sample().to(self.device)
-        loss = self.loss_fn(self._predict(batch), batch.mel, batch.mask)
-        # Checked before the update so the last checkpoint never holds NaN weights.
-        if not torch.isfinite(loss):
-            raise TrainingError(f"training diverged at step {step} (loss is "
-                                f"{float(loss.detach())}); try a lower train.lr or train.grad_clip")
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-        self.optimizer.step()
-        self.scheduler.step()
-        return float(loss.detach())
+    def _batch_loss(self, batch: Any) -> torch.Tensor:
+        """The training loss of one batch (a scalar tensor with its graph)."""
+        return self.loss_fn(self._predict(batch), batch.mel, batch.mask)
 
     def validate(self) -> float | None:
         """Mean loss per real frame over the validation set (None without one)."""

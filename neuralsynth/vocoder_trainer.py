@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .trainer import TrainerBase, TrainingError, _lr_schedule, _spread_pieces
+from .trainer import TrainerBase, _lr_schedule, _spread_pieces
 
 
 def wavenet_shape(spec: dict[str, Any]):
@@ -96,21 +96,7 @@ class VocoderTrainer(TrainerBase):
         """Mean negative log-likelihood of the batch's samples, in nats."""
         return F.cross_entropy(self.model(batch.prev, batch.mel), batch.target)
 
-    def train_step(self, step: int) -> float:
-        """Run optimisation step number ``step`` (1-based); returns its NLL (nats/sample)."""
-        batch = self.sampler.sample().to(self.device)
-        loss = self._nll(batch)
-        # Checked before the update so the last checkpoint never holds NaN weights.
-        if not torch.isfinite(loss):
-            raise TrainingError(f"training diverged at step {step} (loss is "
-                                f"{float(loss.detach())}); try a lower train.lr or train.grad_clip")
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-        self.optimizer.step()
-        self.scheduler.step()
-        return float(loss.detach())
+    _batch_loss = _nll
 
     def validate(self) -> float | None:
         """Mean NLL per sample (nats) over the fixed validation crops (None without any)."""

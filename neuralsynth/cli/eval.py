@@ -27,24 +27,6 @@ def _check_outputs(json_out: Path | None, map_out: Path | None) -> None:
             raise UsageError(f"--embedding-map {map_out} is a directory")
 
 
-def _vocoder_choice(vocoder: str | None, vocoder_model: Path | None,
-                    opts: dict) -> dict | None:
-    """The vocoder spec the options ask for (None: the checkpoint's, else Griffin-Lim);
-    ``--vocoder-model`` implies wavenet and fills ``opts["checkpoint"]``."""
-    from ..errors import UsageError
-
-    if vocoder_model is not None:
-        if vocoder is None:
-            vocoder = "wavenet"
-        elif vocoder != "wavenet":
-            raise UsageError(f"--vocoder-model is a trained wavenet vocoder; it cannot be "
-                             f"used with --vocoder {vocoder}")
-        if not vocoder_model.is_file():
-            raise UsageError(f"vocoder model {vocoder_model} not found")
-        opts["checkpoint"] = os.fspath(vocoder_model)
-    return {"name": vocoder} if vocoder is not None else None
-
-
 def _map_summary(result, path: Path) -> str:
     from ..evaluation.embedding_map import EmbeddingMap
 
@@ -131,7 +113,7 @@ def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
     from ..evaluation.evaluate import check_settings
     from ..evaluation.pieces import SPLIT_CHOICES
     from ..render import default_model_path
-    from .render import parse_vocoder_opts
+    from .render import parse_vocoder_opts, vocoder_choice
 
     # -- every option checked before anything is loaded or computed ----------------------
     if data is None and map_out is None:
@@ -151,7 +133,7 @@ def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
         raise UsageError(f"dataset '{data}' " + ("is not a directory" if data.exists()
                                                  else "does not exist"))
     opts = parse_vocoder_opts(vocoder_opts)
-    spec = _vocoder_choice(vocoder, vocoder_model, opts)
+    spec = vocoder_choice(vocoder, vocoder_model, opts)
     if ckpt == "default":
         path = default_model_path()
         if path is None:

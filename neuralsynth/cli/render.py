@@ -34,6 +34,24 @@ def parse_vocoder_opts(opts: tuple[str, ...]) -> dict:
     return params
 
 
+def vocoder_choice(vocoder: str | None, vocoder_model: Path | None,
+                   opts: dict) -> dict | None:
+    """The vocoder spec ``--vocoder``/``--vocoder-model`` ask for (None: the checkpoint's,
+    else Griffin-Lim); ``--vocoder-model`` implies wavenet and fills ``opts["checkpoint"]``."""
+    from ..errors import UsageError
+
+    if vocoder_model is not None:
+        if vocoder is None:
+            vocoder = "wavenet"
+        elif vocoder != "wavenet":
+            raise UsageError(f"--vocoder-model is a trained wavenet vocoder; it cannot be "
+                             f"used with --vocoder {vocoder}")
+        if not vocoder_model.is_file():
+            raise UsageError(f"vocoder model {vocoder_model} not found")
+        opts["checkpoint"] = os.fspath(vocoder_model)
+    return {"name": vocoder} if vocoder is not None else None
+
+
 def default_model_note() -> str:
     """Which model `render` uses without --model, as a sentence for --help."""
     from ..errors import NeuralsynthError
@@ -123,16 +141,7 @@ def render(midi: Path, output: Path, model: Path | None, timbre: str | None,
         raise UsageError("no --model given and no bundled default model is installed "
                          "(pass --model FILE or set NEURALSYNTH_DEFAULT_MODEL)")
     opts = parse_vocoder_opts(vocoder_opts)
-    if vocoder_model is not None:
-        if vocoder is None:
-            vocoder = "wavenet"
-        elif vocoder != "wavenet":
-            raise UsageError(f"--vocoder-model is a trained wavenet vocoder; it cannot be "
-                             f"used with --vocoder {vocoder}")
-        if not vocoder_model.is_file():
-            raise UsageError(f"vocoder model {vocoder_model} not found")
-        opts["checkpoint"] = os.fspath(vocoder_model)
-    spec = {"name": vocoder} if vocoder is not None else None
+    spec = vocoder_choice(vocoder, vocoder_model, opts)
     result = render_midi(midi, output, model_path=model_path, timbre=timbre, vocoder=spec,
                          vocoder_options=opts, tail_seconds=tail, device=device,
                          progress=not quiet)
