@@ -45,6 +45,19 @@ class TrainerBase:
     ``_batch_loss(batch)`` and ``validate()``.
     """
 
+    def _begin(self, recipe: Any, device: torch.device) -> None:
+        """Common set-up: run settings, and every RNG seeded from ``train.seed``."""
+        self.device = device
+        self.grad_clip = recipe.train.grad_clip
+        self.recipe_dict = recipe.to_dict()
+        self.instruments = list(recipe.data.instruments)
+        # Everything is built from the seed, so a fresh run is reproducible; resuming
+        # then overwrites these states with the saved ones (see restore).
+        seed = recipe.train.seed
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+
     @property
     def has_validation(self) -> bool:
         return bool(self.val_batches)
@@ -113,16 +126,7 @@ class Trainer(TrainerBase):
         from .model import Mel2Mel
 
         cfg = recipe.train
-        self.device = device
-        self.grad_clip = cfg.grad_clip
-        self.recipe_dict = recipe.to_dict()
-        self.instruments = list(recipe.data.instruments)
-
-        # Everything is built from the seed, so a fresh run is reproducible; resuming
-        # then overwrites these states with the saved ones (see restore).
-        random.seed(cfg.seed)
-        np.random.seed(cfg.seed % 2**32)
-        torch.manual_seed(cfg.seed)
+        self._begin(recipe, device)
         self.model = Mel2Mel.from_spec(recipe.model, n_instruments=len(self.instruments),
                                        n_mels=N_MELS)
         self.loss_fn = LOSSES.build(recipe.loss)

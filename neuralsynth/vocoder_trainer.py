@@ -15,10 +15,8 @@ items of ``data.instruments`` are used. Uniform guessing scores ln(256) = 5.55 n
 from __future__ import annotations
 
 import dataclasses
-import random
 from typing import Any, Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -51,16 +49,7 @@ class VocoderTrainer(TrainerBase):
         from .vocoders.wavenet import WaveNet
 
         cfg = recipe.train
-        self.device = device
-        self.grad_clip = cfg.grad_clip
-        self.recipe_dict = recipe.to_dict()
-        self.instruments = list(recipe.data.instruments)
-
-        # Everything is built from the seed, so a fresh run is reproducible; resuming
-        # then overwrites these states with the saved ones (see restore).
-        random.seed(cfg.seed)
-        np.random.seed(cfg.seed % 2**32)
-        torch.manual_seed(cfg.seed)
+        self._begin(recipe, device)
         self.model = WaveNet(wavenet_shape(recipe.vocoder))
         n_classes = self.model.config.n_classes
 
