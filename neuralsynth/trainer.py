@@ -10,6 +10,7 @@ One step::
 
 from __future__ import annotations
 
+import abc
 import random
 from pathlib import Path
 from typing import Any, Callable
@@ -35,7 +36,7 @@ def _spread_pieces(examples: list, manifest: Any, n_pieces: int) -> list:
     return [ex for ex in examples if midi_of[ex.id] in chosen]
 
 
-class TrainerBase:
+class TrainerBase(abc.ABC):
     """What every trainer shares with the loop in :mod:`neuralsynth.train`: the lr, whether
     there is a validation set, and the checkpoint payload and its restoring.
 
@@ -66,8 +67,13 @@ class TrainerBase:
     def lr(self) -> float:
         return self.optimizer.param_groups[0]["lr"]
 
+    @abc.abstractmethod
     def _batch_loss(self, batch: Any) -> torch.Tensor:
-        raise NotImplementedError
+        """The training loss of one batch (a scalar tensor with its graph)."""
+
+    @abc.abstractmethod
+    def validate(self) -> float | None:
+        """Mean validation loss (None without a validation set)."""
 
     def train_step(self, step: int) -> float:
         """Run optimisation step number ``step`` (1-based); returns its loss."""
