@@ -9,7 +9,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 SOUNDFONT_LITE := /usr/share/sounds/sf3/MuseScore_General_Lite.sf3
 SOUNDFONT_FULL := /usr/share/sounds/sf3/MuseScore_General_Full.sf3
-EXAMPLES := neuralsynth/examples
+EXAMPLES := neuralsynth/assets/examples
 OUT     := out
 CORPUS  := data/corpus
 DATA10  := data/10inst
@@ -39,7 +39,7 @@ sysdeps-full: sysdeps
 # torch is pinned through constraints.txt: an unpinned torch pulls several GB of CUDA wheels.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip "setuptools>=68" wheel
+	$(BIN)/python -m pip install -q --upgrade pip "setuptools>=77" wheel
 	$(BIN)/python -m pip install -q -c constraints.txt --no-build-isolation -e ".[dev]"
 	touch $(STAMP)
 
@@ -64,7 +64,7 @@ model: setup sysdeps-full
 	$(BIN)/neuralsynth data synth $(CORPUS) --instruments paper --val-fraction 0.1 \
 	  --soundfont $(SOUNDFONT_FULL) --out $(DATA10)
 	$(BIN)/neuralsynth train recipes/mel2mel_10inst_cpu.yaml -o data.dataset=$(DATA10) --resume
-	$(BIN)/neuralsynth export $(RUN10)/best.pt -o neuralsynth/models/default.pt --half \
+	$(BIN)/neuralsynth export $(RUN10)/best.pt -o neuralsynth/assets/models/default.pt --half \
 	  --name mel2mel_10inst_cpu
 
 # The CPU-scale WaveNet vocoder on the same dataset (about 45 min; see docs/vocoder.md).

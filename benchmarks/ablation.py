@@ -110,8 +110,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def chosen_variants(spec: str) -> list[str]:
-    from neuralsynth.config import did_you_mean
-    from neuralsynth.errors import UsageError
+    from neuralsynth.errors import UsageError, did_you_mean
 
     names = available_variants()
     if spec.strip() == "all":
@@ -129,7 +128,7 @@ def chosen_variants(spec: str) -> list[str]:
 def variant_recipe(variant: str, args: argparse.Namespace, seed: int) -> Any:
     """The variant's recipe with the dataset, the user's overrides and the runner's
     schedule (steps, validation interval, seed) applied."""
-    from neuralsynth.recipe import load_recipe
+    from neuralsynth.recipe.load import load_recipe
 
     path = RECIPES / f"{variant}.yaml"
     base = [f"data.dataset={args.dataset}", *args.overrides]
@@ -163,7 +162,7 @@ def dataset_hours(dataset: str, instruments: list[str]) -> dict[str, float]:
 
 
 def scale_of(recipe: Any, args: argparse.Namespace) -> dict[str, Any]:
-    from neuralsynth.audio import HOP_LENGTH
+    from neuralsynth.audio.constants import HOP_LENGTH
 
     t = recipe.train
     return {"dataset": recipe.data.dataset, "instruments": list(recipe.data.instruments),
@@ -177,9 +176,9 @@ def scale_of(recipe: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 def train_one(recipe: Any, run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Train (or resume, or reuse) one run; its outcome and its last validations."""
-    from neuralsynth.ablation import last_validations, mean_std
     from neuralsynth.errors import UsageError
-    from neuralsynth.train import TrainingError, train
+    from neuralsynth.evaluation.ablation import last_validations, mean_std
+    from neuralsynth.training.loop import TrainingError, train
 
     start = time.perf_counter()
     error = None
@@ -216,7 +215,7 @@ def _summary(ms: Any) -> dict[str, Any] | None:
 def summarize(variant: str, recipe: Any, runs: list[dict[str, Any]], same_as: str | None,
               eval_losses: bool) -> dict[str, Any]:
     """A table row: the last validations of every finished run pooled."""
-    from neuralsynth.ablation import LOSS_NAMES, mean_std
+    from neuralsynth.evaluation.ablation import LOSS_NAMES, mean_std
 
     done = [r for r in runs if r["finished"]]
     row = {"variant": variant, "recipe": str((RECIPES / f"{variant}.yaml").relative_to(REPO)),
@@ -238,8 +237,8 @@ def summarize(variant: str, recipe: Any, runs: list[dict[str, Any]], same_as: st
 
 
 def measure(args: argparse.Namespace, _tmp: Path) -> dict[str, Any]:
-    from neuralsynth.ablation import ValidationSets, validation_losses
     from neuralsynth.device import resolve_device
+    from neuralsynth.evaluation.ablation import ValidationSets, validation_losses
 
     if args.threads is not None:
         import torch

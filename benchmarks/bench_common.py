@@ -39,7 +39,7 @@ def script_main(parse_args: Callable, measure: Callable, print_table: Callable[[
 def resolve_model(path: str | None) -> str:
     """``path``, else the bundled default model; a one-line error when there is none."""
     from neuralsynth.errors import UsageError
-    from neuralsynth.render import default_model_path
+    from neuralsynth.inference.load import default_model_path
 
     if path is not None:
         return path

@@ -1,6 +1,6 @@
 """Render speed: a 60 s MIDI file through ``render_midi`` with Griffin-Lim, end to end.
 
-Renders the same piece --repeat times with :func:`neuralsynth.render.render_midi` (encode,
+Renders the same piece --repeat times with :func:`neuralsynth.inference.render.render_midi` (encode,
 model, vocoder, write: everything ``neuralsynth render`` does) and reports the time per
 stage. Model loading (checkpoint, vocoder set-up, MIDI parsing: ``timings["load"]``) is
 reported separately and left out of the speed figure. Target: 30x real time, i.e. under
@@ -87,7 +87,7 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
     import torch
 
     from neuralsynth.errors import UsageError
-    from neuralsynth.render import render_midi
+    from neuralsynth.inference.render import render_midi
 
     if args.repeat < 1:
         raise UsageError("--repeat must be >= 1")

@@ -83,7 +83,7 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
     from neuralsynth.data.soundfont import find_soundfont
     from neuralsynth.data.synth import synthesize_dataset
     from neuralsynth.errors import UsageError
-    from neuralsynth.instruments import PAPER_INSTRUMENTS
+    from neuralsynth.midi.instruments import PAPER_INSTRUMENTS
 
     if args.midi is None and (args.pieces < 1 or not args.seconds > 0):
         raise UsageError("--pieces must be >= 1 and --seconds > 0")

@@ -60,9 +60,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from neuralsynth.checkpoint import load_model
     from neuralsynth.device import resolve_device
     from neuralsynth.evaluation import format_result, mix_pairs_from_spec, timbre_check
+    from neuralsynth.inference.load import load_trained_model
 
     if args.threads is not None:
         torch.set_num_threads(max(1, args.threads))
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     only = [n.strip() for n in args.instruments.split(",")] if args.instruments else None
 
     t0 = time.perf_counter()
-    loaded = load_model(model_path, device=resolve_device(args.device))
+    loaded = load_trained_model(model_path, device=resolve_device(args.device))
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     result = timbre_check(loaded, args.dataset, split=args.split, pieces=args.pieces,

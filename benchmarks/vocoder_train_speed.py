@@ -47,8 +47,8 @@ def measure(args: argparse.Namespace, tmp) -> dict:
 
     from neuralsynth.device import resolve_device
     from neuralsynth.errors import UsageError
-    from neuralsynth.recipe import load_recipe
-    from neuralsynth.vocoder_trainer import VocoderTrainer
+    from neuralsynth.recipe.load import load_recipe
+    from neuralsynth.training.vocoder import VocoderTrainer
 
     torch.set_num_threads(args.threads)
     recipe = load_recipe(args.recipe, args.overrides)

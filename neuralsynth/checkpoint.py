@@ -10,12 +10,14 @@ Keys (``format`` 1): ``format``, ``model_state``, ``recipe`` (plain dict), ``ins
 ``neuralsynth_version``; training checkpoints add ``optimizer_state``,
 ``scheduler_state`` and ``rng_state``. Files from ``neuralsynth export`` have no resume
 keys, may store the weights as float16 (cast back to float32 on loading) and add
-``export`` (provenance; see :mod:`neuralsynth.export`).
+``export`` (provenance; see :mod:`neuralsynth.inference.export`).
+
+This module is the file format only; rebuilding a model from a checkpoint is
+:mod:`neuralsynth.inference.load`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import pickle
 import zipfile
@@ -24,8 +26,8 @@ from typing import Any
 
 import torch
 
-from .errors import CheckpointError, NeuralsynthError
-from .fileio import atomic_path
+from neuralsynth.errors import CheckpointError
+from neuralsynth.fileio import atomic_path
 
 FORMAT = 1
 REQUIRED_KEYS = ("format", "model_state", "recipe", "instruments", "step")
@@ -37,7 +39,7 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
     Raises :class:`CheckpointError` when a required key is missing (a checkpoint that
     could not be loaded later is never written).
     """
-    from . import __version__
+    from neuralsynth.version import __version__
 
     data = {"format": FORMAT, "neuralsynth_version": __version__, **payload}
     missing = [k for k in REQUIRED_KEYS if k not in data]
@@ -100,76 +102,4 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
     return data
 
 
-@dataclasses.dataclass
-class LoadedModel:
-    """A trained model ready for inference (in eval mode)."""
-
-    model: Any            # neuralsynth.model.Mel2Mel
-    instruments: list[str]
-    recipe: Any           # neuralsynth.recipe.Recipe
-    step: int
-    path: Path | None = None
-    best_val_loss: float | None = None
-
-
-def _as_model_dtypes(state: Any, model: torch.nn.Module) -> Any:
-    """Cast stored floating weights to the dtype of the model's own (float32) tensors.
-
-    ``neuralsynth export --half`` stores weights as float16 to halve the file; the model
-    always runs in float32. ``load_state_dict`` would cast on copy anyway, but saying it
-    here keeps that a stated property of the format rather than a side effect.
-    """
-    if not isinstance(state, dict):
-        return state                       # load_state_dict reports the wrong type
-    own = model.state_dict()
-    return {k: (v.to(own[k].dtype) if k in own and isinstance(v, torch.Tensor)
-                and v.is_floating_point() and own[k].is_floating_point() else v)
-            for k, v in state.items()}
-
-
-def model_from_checkpoint(data: dict[str, Any], *, source: str = "<checkpoint>"):
-    """Rebuild the Mel2Mel of a loaded checkpoint dict and load its weights.
-
-    Returns ``(model, recipe)``; raises :class:`CheckpointError` when the stored recipe
-    no longer validates (e.g. a plugin component is not installed) or the weights do not
-    fit the model it describes.
-    """
-    from .model import Mel2Mel
-    from .recipe import recipe_from_dict
-
-    stored = data.get("recipe")
-    task = stored.get("train", {}).get("task", "mel2mel") if isinstance(stored, dict) else None
-    if task == "vocoder":
-        # Its recipe has no model section; building a default Mel2Mel from it would
-        # only end in a confusing "weights do not fit" message.
-        raise CheckpointError(f"checkpoint {source} is a trained vocoder, not a Mel2Mel "
-                              f"model; use it with `render --vocoder-model {source}`")
-    try:
-        recipe = recipe_from_dict(data["recipe"], source=source)
-        model = Mel2Mel.from_spec(recipe.model, n_instruments=len(data["instruments"]))
-    except NeuralsynthError as exc:
-        first = str(exc).splitlines()
-        reason = " ".join(line.strip() for line in first[:3])
-        raise CheckpointError(f"checkpoint {source}: cannot rebuild its model: {reason}") from None
-    try:
-        model.load_state_dict(_as_model_dtypes(data["model_state"], model))
-    except (RuntimeError, KeyError, TypeError) as exc:
-        reason = " ".join(str(exc).split())[:300]
-        raise CheckpointError(f"checkpoint {source}: weights do not fit the model its recipe "
-                              f"describes ({reason})") from None
-    return model, recipe
-
-
-def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedModel:
-    """Load a checkpoint and return its model on ``device`` in eval mode."""
-    data = load_checkpoint(path)
-    model, recipe = model_from_checkpoint(data, source=os.fspath(path))
-    model.to(device).eval()
-    best = data.get("best_val_loss")
-    return LoadedModel(model=model, instruments=list(data["instruments"]), recipe=recipe,
-                       step=int(data["step"]), path=Path(path),
-                       best_val_loss=float(best) if best is not None else None)
-
-
-__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "load_model", "LoadedModel",
-           "model_from_checkpoint"]
+__all__ = ["FORMAT", "REQUIRED_KEYS", "save_checkpoint", "load_checkpoint"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import UsageError
+from neuralsynth.errors import UsageError
 
 
 def resolve_device(name: str | None) -> torch.device:

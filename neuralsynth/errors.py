@@ -7,6 +7,10 @@ and exits with :attr:`exit_code`, without a traceback.
 
 from __future__ import annotations
 
+import difflib
+import importlib.util
+from typing import Iterable
+
 
 class NeuralsynthError(Exception):
     """A problem the user can fix; printed as one line by the CLI."""
@@ -58,3 +62,26 @@ class RecipeError(NeuralsynthError):
         n = len(self.problems)
         head = f"recipe has {n} problem{'s' if n != 1 else ''}"
         super().__init__(head + ":\n" + "\n".join("  " + p for p in self.problems))
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest option, or an empty string: the hint every
+    "unknown name" message of this package ends with."""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class MissingExtraError(UsageError):
+    """A command needs an optional dependency group (an "extra") that is not installed."""
+
+
+def require_extra(module: str, extra: str, purpose: str) -> None:
+    """Raise :class:`MissingExtraError` when ``module`` (a top-level import name) is not
+    installed: ``"<purpose> needs <module>: pip install 'neuralsynth[<extra>]'"``.
+
+    Only looks the module up (nothing is imported), so it is cheap enough to run before
+    any work; a module that is installed but fails to load is left to its own check.
+    """
+    if importlib.util.find_spec(module) is None:
+        raise MissingExtraError(f"{purpose} needs {module}, which is not installed; "
+                                f"install it with: pip install 'neuralsynth[{extra}]'")

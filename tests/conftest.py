@@ -82,7 +82,7 @@ def rendered_dataset(midis: list[Path], out: Path, instruments=SMALL_INSTRUMENTS
 
 def tiny_recipe(dataset: Path, out: Path, *extra: str):
     """The small CPU recipe on ``dataset`` with :data:`TINY_TRAIN` and ``extra`` overrides."""
-    from neuralsynth.recipe import load_recipe
+    from neuralsynth.recipe.load import load_recipe
 
     return load_recipe(SMALL_RECIPE, [f"data.dataset={dataset}", f"train.out={out}",
                                       *TINY_TRAIN, *extra])
@@ -110,7 +110,7 @@ def small_dataset(tmp_path_factory, small_midis) -> Path:
 @pytest.fixture(scope="session")
 def trained_checkpoint(tmp_path_factory, small_dataset) -> Path:
     """``best.pt`` of a 40-step run of a tiny small-CPU recipe on ``small_dataset``."""
-    from neuralsynth.train import train
+    from neuralsynth.training.loop import train
 
     run = tmp_path_factory.mktemp("trained") / "run"
     recipe = tiny_recipe(small_dataset, run, "train.steps=40", "train.val_every=10",

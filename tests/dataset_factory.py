@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from neuralsynth.encoders.base import ENCODERS
+from neuralsynth.model.encoders.base import ENCODERS
 from tests.midi_factory import random_melody, write_midi
 
 #: Pieces of :func:`make_fake_dataset`: name → (split, seconds). 'a' has about 5x the

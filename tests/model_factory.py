@@ -6,10 +6,10 @@ from pathlib import Path
 
 import torch
 
-from neuralsynth import __version__
 from neuralsynth.checkpoint import save_checkpoint
-from neuralsynth.model import Mel2Mel
-from neuralsynth.recipe import recipe_from_dict
+from neuralsynth.model.mel2mel import Mel2Mel
+from neuralsynth.recipe.load import recipe_from_dict
+from neuralsynth.version import __version__
 
 INSTRUMENTS = ["grand_piano", "church_organ", "trumpet"]
 

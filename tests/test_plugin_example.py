@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from neuralsynth import audio
+from neuralsynth.audio import spectral as audio
 from neuralsynth.errors import RecipeError, UsageError
 from neuralsynth.vocoders.base import VOCODERS
 from tests.midi_factory import random_melody, write_midi
@@ -79,7 +79,7 @@ def test_not_visible_without_the_install(tmp_path):
 
 
 def test_render_with_the_plugin_vocoder(plugin_dir, tmp_path):
-    from neuralsynth.midi import load_notes
+    from neuralsynth.midi.read import load_notes
 
     ckpt = make_checkpoint(tmp_path / "model.pt")
     midi = write_midi(tmp_path / "in.mid", random_melody(5, seconds=1.0, polyphony=1))

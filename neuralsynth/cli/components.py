@@ -7,8 +7,7 @@ import click
 
 def _resolve_kind(kind: str, kinds: list[str]) -> str:
     """Accept a kind, its plural, any case; UsageError with a did-you-mean otherwise."""
-    from ..config import did_you_mean
-    from ..errors import UsageError
+    from neuralsynth.errors import UsageError, did_you_mean
 
     key = kind.strip().lower()
     if key in kinds:
@@ -21,9 +20,9 @@ def _resolve_kind(kind: str, kinds: list[str]) -> str:
 
 def _listing(kind: str, registry) -> tuple[list[str], str | None]:
     """Lines describing every component of one kind, and a provider clash if any."""
-    from ..config import describe
-    from ..errors import PluginError
-    from ..recipe_docs import field_type, first_line, format_value
+    from neuralsynth.components.params import describe
+    from neuralsynth.errors import PluginError
+    from neuralsynth.recipe.docs import field_type, first_line, format_value
 
     lines = [f"{kind} ({registry.group}):"]
     try:
@@ -65,9 +64,9 @@ def components(kind: str | None) -> None:
       neuralsynth components vocoder
     """
     # Imported here: the registries pull in torch, which `neuralsynth --help` must not.
-    from .. import plugins
-    from ..components import REGISTRIES
-    from ..errors import PluginError
+    from neuralsynth.components import plugins
+    from neuralsynth.errors import PluginError
+    from neuralsynth.recipe.sections import REGISTRIES
 
     kinds = list(REGISTRIES)
     selected = [_resolve_kind(kind, kinds)] if kind else kinds

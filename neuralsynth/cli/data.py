@@ -49,9 +49,10 @@ def synth(sources: tuple[str, ...], instruments: tuple[str, ...], out_dir: str,
     train/validation split (by piece). Rerunning the command skips items that already
     exist, so an interrupted run can simply be started again.
     """
-    from ..errors import DataError
-    from ..data.synth import synthesize_dataset
+    from neuralsynth.data.synth import synthesize_dataset
+    from neuralsynth.errors import DataError, require_extra
 
+    require_extra("fluidsynth", "data", "neuralsynth data synth")
     report = synthesize_dataset(sources, _split_names(instruments), out_dir,
                                 soundfont=soundfont, val_fraction=val_fraction,
                                 workers=workers or None, seed=seed, progress=progress,
@@ -110,13 +111,16 @@ def corpus(out_dir: str, hours: float | None, collections: str | None, max_minut
     music are written. All parts are merged into one piano track; with --humanize
     (default) each piece gets its own tempo, rubato, dynamics and timing jitter.
     Scores music21 cannot convert are skipped and counted. Needs music21
-    (pip install neuralsynth[corpus]). Rerunning with the same settings keeps the
+    (pip install 'neuralsynth[data]'). Rerunning with the same settings keeps the
     files already written.
     """
     import dataclasses
 
-    from ..data.corpus import export_corpus
-    from ..data.humanize import Humanize
+    from neuralsynth.data.corpus import export_corpus
+    from neuralsynth.data.humanize import Humanize
+    from neuralsynth.errors import require_extra
+
+    require_extra("music21", "data", "neuralsynth data corpus")
 
     settings = None
     if humanize:
@@ -144,7 +148,7 @@ def corpus(out_dir: str, hours: float | None, collections: str | None, max_minut
 @click.argument("dataset", type=click.Path())
 def info(dataset: str) -> None:
     """Check a dataset directory and summarise it per split and instrument."""
-    from ..data.manifest import read_manifest
+    from neuralsynth.data.manifest import read_manifest
 
     manifest = read_manifest(dataset)
     click.echo(f"{manifest.root}: {len(manifest.items)} items, "

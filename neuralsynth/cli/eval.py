@@ -10,8 +10,11 @@ import click
 
 def _check_outputs(json_out: Path | None, map_out: Path | None) -> None:
     """Refuse outputs that cannot be written, before any work is done."""
-    from ..errors import UsageError
-    from ..evaluation.eval_report import plot_paths
+    from neuralsynth.errors import UsageError, require_extra
+    from neuralsynth.evaluation.eval_report import plot_paths
+
+    if json_out is not None or map_out is not None:
+        require_extra("matplotlib", "eval", "drawing the evaluation plots")
 
     if json_out is not None:
         if json_out.suffix.lower() != ".json":
@@ -28,7 +31,7 @@ def _check_outputs(json_out: Path | None, map_out: Path | None) -> None:
 
 
 def _map_summary(result, path: Path) -> str:
-    from ..evaluation.embedding_map import EmbeddingMap
+    from neuralsynth.evaluation.embedding_map import EmbeddingMap
 
     if isinstance(result, EmbeddingMap):
         what = f"{result.grid}x{result.grid} grid over the 2-D timbre space"
@@ -107,13 +110,13 @@ def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
       neuralsynth eval default --embedding-map out/eval/map.png
       neuralsynth eval best.pt --embedding-map map.png --grid 64 --probe song.mid
     """
-    from ..checkpoint import load_model
-    from ..device import resolve_device
-    from ..errors import UsageError
-    from ..evaluation.evaluate import check_settings
-    from ..evaluation.pieces import SPLIT_CHOICES
-    from ..render import default_model_path
-    from .render import parse_vocoder_opts, vocoder_choice
+    from neuralsynth.cli.render import parse_vocoder_opts
+    from neuralsynth.device import resolve_device
+    from neuralsynth.errors import UsageError
+    from neuralsynth.evaluation.evaluate import check_settings
+    from neuralsynth.evaluation.pieces import SPLIT_CHOICES
+    from neuralsynth.inference.load import default_model_path, load_trained_model
+    from neuralsynth.vocoders.select import vocoder_choice
 
     # -- every option checked before anything is loaded or computed ----------------------
     if data is None and map_out is None:
@@ -140,19 +143,19 @@ def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
             raise UsageError("CKPT 'default': no bundled default model is installed")
     else:
         path = Path(ckpt)
-    loaded = load_model(path, device=resolve_device(device))
+    loaded = load_trained_model(path, device=resolve_device(device))
     if map_out is not None:
         if loaded.model.embedding_dim < 2:
             raise UsageError(f"the embedding map needs a timbre space of 2 or more "
                              f"dimensions; this model's has {loaded.model.embedding_dim}")
         if probe is not None:
-            from ..midi import load_notes
+            from neuralsynth.midi.read import load_notes
 
             load_notes(probe)            # a bad probe fails now, not after the dataset
 
     if data is not None:
-        from ..evaluation.eval_report import format_eval, write_eval
-        from ..evaluation.evaluate import evaluate
+        from neuralsynth.evaluation.eval_report import format_eval, write_eval
+        from neuralsynth.evaluation.evaluate import evaluate
 
         result = evaluate(loaded, data, split=split, pieces=pieces, seconds=seconds,
                           vocoder=spec, vocoder_options=opts, progress=not quiet)
@@ -161,8 +164,11 @@ def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
             written = write_eval(result, json_out)
             click.echo("wrote " + ", ".join(os.fspath(p) for p in written))
     if map_out is not None:
-        from ..evaluation.embedding_map import (embedding_map, embedding_projection,
-                                                write_map_png)
+        from neuralsynth.evaluation.embedding_map import (
+            embedding_map,
+            embedding_projection,
+            write_map_png,
+        )
 
         if loaded.model.embedding_dim == 2:
             result = embedding_map(loaded, grid=grid, probe=probe, progress=not quiet)

@@ -25,9 +25,9 @@ def examples(copy_to: Path | None, force: bool) -> None:
       neuralsynth examples --copy midi/
       neuralsynth render midi/etude_1.mid --timbre piano:0.3,organ:0.7 -o etude.wav
     """
-    from ..errors import UsageError
-    from ..examples import copy_examples, example_paths
-    from ..midi import load_notes
+    from neuralsynth.assets import copy_examples, example_paths
+    from neuralsynth.errors import UsageError
+    from neuralsynth.midi.read import load_notes
 
     if force and copy_to is None:
         raise UsageError("--force only applies with --copy DIR")

@@ -32,18 +32,18 @@ def export(checkpoint: Path, output: Path, half: bool, name: str | None) -> None
     checkpoint does (`render --model`, `neuralsynth info`). Vocoder checkpoints
     (train.task: vocoder) export the same way, for `render --vocoder-model`.
 
-    A file placed at neuralsynth/models/default.pt in the package becomes the model
+    A file placed at neuralsynth/assets/models/default.pt in the package becomes the model
     `neuralsynth render` uses without --model.
 
     \b
     Examples:
       neuralsynth export runs/mel2mel_small_cpu/best.pt -o small.pt
-      neuralsynth export runs/mel2mel_10inst/best.pt -o neuralsynth/models/default.pt \\
+      neuralsynth export runs/mel2mel_10inst/best.pt -o neuralsynth/assets/models/default.pt \\
           --half --name mel2mel-10inst
       neuralsynth info small.pt
     """
-    from ..export import export_model
-    from ..model_info import format_size
+    from neuralsynth.inference.export import export_model
+    from neuralsynth.inference.info import format_size
 
     result = export_model(checkpoint, output, half=half, name=name)
     val = f"{result.val_loss:.5f}" if result.val_loss is not None else "n/a"

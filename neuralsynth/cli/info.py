@@ -23,9 +23,9 @@ def info(model: Path | None) -> None:
       neuralsynth info
       neuralsynth info runs/mel2mel_small_cpu/best.pt
     """
-    from ..errors import UsageError
-    from ..model_info import format_info, model_info
-    from ..render import default_model_path
+    from neuralsynth.errors import UsageError
+    from neuralsynth.inference.info import format_info, model_info
+    from neuralsynth.inference.load import default_model_path
 
     path = model if model is not None else default_model_path()
     if path is None:

@@ -12,7 +12,8 @@ import sys
 
 import click
 
-from .. import __version__, plugins
+from neuralsynth.components import plugins
+from neuralsynth.version import __version__
 
 
 class LazyGroup(click.Group):
@@ -45,7 +46,7 @@ class LazyGroup(click.Group):
             click.echo("interrupted", err=True)
             sys.exit(130)
         except Exception as exc:
-            from ..errors import NeuralsynthError
+            from neuralsynth.errors import NeuralsynthError
 
             if isinstance(exc, NeuralsynthError):
                 click.echo(f"error: {exc}", err=True)

@@ -16,8 +16,8 @@ def parse_vocoder_opts(opts: tuple[str, ...]) -> dict:
     """
     import yaml
 
-    from ..errors import UsageError
-    from ..recipe_yaml import parse_yaml_value
+    from neuralsynth.errors import UsageError
+    from neuralsynth.recipe.yaml_lines import parse_yaml_value
 
     params: dict = {}
     for opt in opts:
@@ -34,28 +34,10 @@ def parse_vocoder_opts(opts: tuple[str, ...]) -> dict:
     return params
 
 
-def vocoder_choice(vocoder: str | None, vocoder_model: Path | None,
-                   opts: dict) -> dict | None:
-    """The vocoder spec ``--vocoder``/``--vocoder-model`` ask for (None: the checkpoint's,
-    else Griffin-Lim); ``--vocoder-model`` implies wavenet and fills ``opts["checkpoint"]``."""
-    from ..errors import UsageError
-
-    if vocoder_model is not None:
-        if vocoder is None:
-            vocoder = "wavenet"
-        elif vocoder != "wavenet":
-            raise UsageError(f"--vocoder-model is a trained wavenet vocoder; it cannot be "
-                             f"used with --vocoder {vocoder}")
-        if not vocoder_model.is_file():
-            raise UsageError(f"vocoder model {vocoder_model} not found")
-        opts["checkpoint"] = os.fspath(vocoder_model)
-    return {"name": vocoder} if vocoder is not None else None
-
-
 def default_model_note() -> str:
     """Which model `render` uses without --model, as a sentence for --help."""
-    from ..errors import NeuralsynthError
-    from ..render import DEFAULT_MODEL_ENV, default_model_path
+    from neuralsynth.errors import NeuralsynthError
+    from neuralsynth.inference.load import DEFAULT_MODEL_ENV, default_model_path
 
     env = os.environ.get(DEFAULT_MODEL_ENV, "").strip()
     try:
@@ -86,7 +68,8 @@ class ModelOption(click.Option):
                    "an existing file is replaced only when the render succeeds.")
 @click.option("--model", "model", cls=ModelOption, type=click.Path(path_type=Path),
               default=None,
-              help="Model file (.pt) from `neuralsynth train` or `neuralsynth export`. "
+              help="Model file (.pt) from `neuralsynth train` or `neuralsynth export`, "
+                   "or a bundled model's name. "
                    "Default: $NEURALSYNTH_DEFAULT_MODEL if set, else the model bundled "
                    "with the package (see `neuralsynth info`).")
 @click.option("--timbre", "timbre", default=None, metavar="SPEC",
@@ -133,8 +116,10 @@ def render(midi: Path, output: Path, model: Path | None, timbre: str | None,
           --vocoder-opt n_iter=64
       neuralsynth render song.mid -o wn.wav --vocoder-model runs/wavenet_vocoder/best.pt
     """
-    from ..errors import UsageError
-    from ..render import default_model_path, render_midi
+    from neuralsynth.errors import UsageError
+    from neuralsynth.inference.load import default_model_path
+    from neuralsynth.inference.render import render_midi
+    from neuralsynth.vocoders.select import vocoder_choice
 
     model_path = model if model is not None else default_model_path()
     if model_path is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 
-@click.command()
+@click.command(short_help="Train a Mel2Mel model or a vocoder from a recipe.")
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.option("-o", "--override", "overrides", multiple=True, metavar="KEY=VALUE",
               help="change a recipe value, e.g. -o train.steps=500 (repeatable)")
@@ -18,8 +18,9 @@ import click
 @click.option("--progress/--no-progress", default=True, help="show a progress bar")
 def train(recipe: str, overrides: tuple[str, ...], resume: bool, out_dir: str | None,
           device: str | None, progress: bool) -> None:
-    """Train what RECIPE describes: the Mel2Mel synthesizer, or with
-    train.task: vocoder the WaveNet vocoder (on the dataset's audio and true mel).
+    """Train what RECIPE (a file, or a bundled recipe's name: see `neuralsynth
+    recipes`) describes: the Mel2Mel synthesizer, or with train.task: vocoder the
+    recipe's vocoder (WaveNet, or a plugin vocoder through the trainer it declares).
 
     Checkpoints go to the run directory: last.pt (for --resume), best.pt (lowest
     validation loss) and metrics.jsonl (one line per validation).
@@ -27,12 +28,13 @@ def train(recipe: str, overrides: tuple[str, ...], resume: bool, out_dir: str | 
     \b
     Examples:
       neuralsynth train recipes/mel2mel_small_cpu.yaml
+      neuralsynth train mel2mel_small_cpu                      # a bundled recipe by name
       neuralsynth train recipes/mel2mel_small_cpu.yaml -o train.steps=1000 --out runs/longer
       neuralsynth train recipes/mel2mel_small_cpu.yaml --resume
       neuralsynth train recipes/wavenet_vocoder_cpu.yaml       # the vocoder, ~45 min
     """
-    from ..recipe import load_recipe
-    from ..train import train as run_training
+    from neuralsynth.recipe.load import load_recipe
+    from neuralsynth.training.loop import train as run_training
 
     parsed = load_recipe(recipe, overrides)
     result = run_training(parsed, resume=resume, out_dir=out_dir, device=device,

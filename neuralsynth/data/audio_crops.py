@@ -7,7 +7,7 @@ A crop of ``F`` frames starting at frame ``f0`` of an item is
   at the very start of a file, as in sampling), so ``prev = classes[:-1]`` and
   ``target = classes[1:]`` (``prev[t] == target[t-1]``);
 - ``mel [F, 80]``: the ground-truth LOG mel frames ``f0 … f0+F-1`` of the same audio, equal
-  to those of :func:`neuralsynth.audio.mel_spectrogram` on the whole file.
+  to those of :func:`neuralsynth.audio.spectral.mel_spectrogram` on the whole file.
 
 Audio is read on demand, one crop at a time (``soundfile`` seeks inside the WAV), so memory
 does not grow with the dataset: 100 h of 16 kHz audio would be 5.8 GB even as one byte
@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..audio import HOP_LENGTH, N_FFT, SAMPLE_RATE, mel_spectrogram, mu_law_encode
-from ..errors import DataError
+from neuralsynth.audio.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
+from neuralsynth.audio.spectral import mel_spectrogram, mu_law_encode
+from neuralsynth.errors import DataError
 
 #: Samples of context read on each side of a crop for its mel frames (half a window).
 MEL_CONTEXT = N_FFT // 2
@@ -102,7 +103,7 @@ class CropReader:
     """Reads crops (see the module doc) with ``n_classes`` µ-law classes."""
 
     def __init__(self, n_classes: int):
-        from ..vocoders.wavenet import initial_class
+        from neuralsynth.vocoders.wavenet import initial_class
 
         self.n_classes = int(n_classes)
         self.initial = initial_class(self.n_classes)
@@ -110,7 +111,7 @@ class CropReader:
 
     def read(self, item: AudioItem, f0: int, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(classes [frames*128 + 1], log mel [frames, n_mels])`` of the crop at ``f0``."""
-        from ..vocoders.wavenet.model import mel_input
+        from neuralsynth.vocoders.wavenet.model import mel_input
 
         if not 0 <= f0 <= item.n_frames - frames:
             raise ValueError(f"crop of {frames} frames at {f0} does not fit item "

@@ -6,8 +6,8 @@ import dataclasses
 
 import torch
 
-from ..errors import DataError
-from .features import Example
+from neuralsynth.data.features import Example
+from neuralsynth.errors import DataError
 
 
 @dataclasses.dataclass
@@ -32,7 +32,7 @@ class Batch:
 
 def segment_frames(segment_samples: int) -> int:
     """Frames per training sequence: ``segment_samples // HOP_LENGTH`` (65536 → 512)."""
-    from ..audio import HOP_LENGTH
+    from neuralsynth.audio.constants import HOP_LENGTH
 
     frames = int(segment_samples) // HOP_LENGTH
     if frames < 1:
@@ -42,7 +42,7 @@ def segment_frames(segment_samples: int) -> int:
 
 def _collate(crops: list[tuple[Example, int]], length: int) -> Batch:
     """Stack ``(example, start)`` crops of ``length`` frames, padding past the end."""
-    from ..audio import MAG_FLOOR
+    from neuralsynth.audio.constants import MAG_FLOOR
 
     first = crops[0][0]
     b = len(crops)

@@ -35,9 +35,10 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..errors import DataError
-from ..fileio import atomic_path, write_text_atomic
-from .humanize import Humanize, humanize, merge_unisons
+from neuralsynth.data.humanize import Humanize, humanize, merge_unisons
+from neuralsynth.errors import DataError, require_extra
+from neuralsynth.fileio import atomic_path, write_text_atomic
+from neuralsynth.midi.read import read_midi
 
 #: File types of the corpus that hold playable scores (``.rntxt`` are harmonic analyses).
 SCORE_SUFFIXES = (".mxl", ".xml", ".musicxml", ".krn", ".abc", ".mid", ".midi")
@@ -72,11 +73,7 @@ class CorpusReport:
 
 
 def _require_music21():
-    try:
-        import music21  # noqa: F401
-    except ImportError:
-        raise DataError("music21 is not installed; install it with "
-                        "'pip install neuralsynth[corpus]' (or 'pip install music21')") from None
+    require_extra("music21", "data", "building a corpus from music21's scores")
     from music21 import corpus
     return corpus
 
@@ -153,7 +150,8 @@ def _score_notes(path: str):
     """All pitched notes of a corpus score as ``[N, 4]`` (start, end, pitch, velocity)."""
     import numpy as np
     import pretty_midi
-    from music21 import corpus, midi as m21midi, stream
+    from music21 import corpus, stream
+    from music21 import midi as m21midi
 
     parsed = corpus.parse(path)
     if isinstance(parsed, stream.Opus):
@@ -172,7 +170,7 @@ def _score_notes(path: str):
         pretty_midi.pretty_midi.MAX_TICK = _MUSIC21_MAX_TICK
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pm = pretty_midi.PrettyMIDI(tmp.name)
+            pm = read_midi(tmp.name)
     rows = [(n.start, n.end, n.pitch, n.velocity)
             for inst in pm.instruments if not inst.is_drum for n in inst.notes]
     if not rows:

@@ -8,12 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError
-from ..fileio import atomic_path
-
-#: Output rate of the dataset; equal to ``neuralsynth.audio.SAMPLE_RATE`` (not imported
-#: here because that module imports torch, which every worker would then pay for).
-SAMPLE_RATE = 16000
+from neuralsynth.audio.constants import SAMPLE_RATE
+from neuralsynth.errors import DataError
+from neuralsynth.fileio import atomic_path
 
 #: Level rule (docs/dataset.md): a fixed gain for every item, lowered for an item only
 #: when its peak would otherwise exceed PEAK_CEILING_DBFS.

@@ -21,10 +21,10 @@ from typing import Any, Iterable
 
 import torch
 
-from ..errors import DataError, NeuralsynthError
-from ..fileio import atomic_path
-from .manifest import Item, instrument_indices, read_manifest
-from .splits import SPLITS
+from neuralsynth.data.manifest import Item, instrument_indices, read_manifest
+from neuralsynth.data.splits import SPLITS
+from neuralsynth.errors import DataError, NeuralsynthError
+from neuralsynth.fileio import atomic_path
 
 # Bump when the cache file layout changes, so old files are recomputed, not misread.
 _CACHE_VERSION = 3
@@ -54,7 +54,7 @@ class Example:
 
 def feature_key(encoder: Any) -> dict[str, Any]:
     """What the features depend on besides the files: encoder and mel settings."""
-    from .. import audio
+    from neuralsynth.audio import spectral as audio
 
     config = encoder.config
     cfg = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else repr(config)
@@ -116,7 +116,7 @@ class FeatureSet:
         return Example(item.id, x, mel, self.instrument_index[item.instrument])
 
     def _mel(self, item: Item) -> torch.Tensor:
-        from ..audio import mel_spectrogram, read_audio
+        from neuralsynth.audio.spectral import mel_spectrogram, read_audio
 
         try:
             wave = read_audio(item.audio)
@@ -141,7 +141,7 @@ class FeatureSet:
 
     def _notes_of(self, midi: Path):
         if midi not in self._notes:
-            from ..midi import load_notes
+            from neuralsynth.midi.read import load_notes
 
             try:
                 self._notes[midi] = load_notes(midi)

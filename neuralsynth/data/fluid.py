@@ -14,8 +14,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ..errors import DataError
-from .midi_events import CONTROL, MELODIC_CHANNELS, NOTE_ON, MidiEvents
+from neuralsynth.errors import DataError
+from neuralsynth.midi.events import CONTROL, MELODIC_CHANNELS, NOTE_ON, MidiEvents
 
 #: FluidSynth's native rate for the SoundFonts we use; resampled to 16 kHz afterwards.
 SYNTH_RATE = 44100

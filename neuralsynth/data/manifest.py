@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataError, NeuralsynthError
-from ..instruments import resolve_instrument
-from .splits import SPLITS, TRAIN
+from neuralsynth.data.splits import SPLITS, TRAIN
+from neuralsynth.errors import DataError, NeuralsynthError
+from neuralsynth.midi.instruments import resolve_instrument
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -55,7 +55,7 @@ def read_manifest(root: str | os.PathLike, *, check_files: bool = True) -> Manif
     splits or instruments, and (with ``check_files``) listed files that do not exist.
     """
     # Imported here: neuralsynth.audio imports torch, which this module avoids.
-    from ..audio import SAMPLE_RATE
+    from neuralsynth.audio.constants import SAMPLE_RATE
 
     root = Path(root)
     path, data = _load_json(root)

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import UsageError
+from neuralsynth.errors import UsageError
 
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
 

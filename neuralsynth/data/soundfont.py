@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import DataError
+from neuralsynth.errors import DataError
 
 #: Tried in order when no SoundFont is named: the full MuseScore font sounds best, the
 #: others are what common Debian/Ubuntu packages install.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 
-from ..errors import UsageError
+from neuralsynth.errors import UsageError
 
 TRAIN = "train"
 VAL = "val"

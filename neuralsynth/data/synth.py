@@ -21,15 +21,15 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..errors import DataError, UsageError
-from ..fileio import atomic_path, write_text_atomic
-from .dataset_audio import MAKEUP_GAIN_DB, PEAK_CEILING_DBFS, SAMPLE_RATE
-from .fluid import RELEASE_TAIL, fluidsynth_available
-from .manifest import MANIFEST_FORMAT, MANIFEST_NAME
-from .midi_files import discover_midi, piece_keys
-from .soundfont import find_soundfont
-from .splits import split_files
-from .workers import make_pool, render_job, validate_job
+from neuralsynth.data.dataset_audio import MAKEUP_GAIN_DB, PEAK_CEILING_DBFS, SAMPLE_RATE
+from neuralsynth.data.fluid import RELEASE_TAIL, fluidsynth_available
+from neuralsynth.data.manifest import MANIFEST_FORMAT, MANIFEST_NAME
+from neuralsynth.data.midi_files import discover_midi, piece_keys
+from neuralsynth.data.soundfont import find_soundfont
+from neuralsynth.data.splits import split_files
+from neuralsynth.data.workers import make_pool, render_job, validate_job
+from neuralsynth.errors import DataError, UsageError
+from neuralsynth.fileio import atomic_path, write_text_atomic
 
 
 @dataclasses.dataclass
@@ -66,7 +66,7 @@ class SynthReport:
 
 def _resolve_instruments(names: list[str]) -> dict[str, int]:
     """Canonical instrument name → GM program, in the order given, without repeats."""
-    from ..instruments import expand_instruments, program_of
+    from neuralsynth.midi.instruments import expand_instruments, program_of
 
     programs: dict[str, int] = {}
     for canonical in expand_instruments(names):

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..errors import DataError, MidiError
-from .dataset_audio import SAMPLE_RATE, to_dataset_audio, write_wav
-from .fluid import FluidRenderer
-from .midi_events import midi_events
+from neuralsynth.data.dataset_audio import SAMPLE_RATE, to_dataset_audio, write_wav
+from neuralsynth.data.fluid import FluidRenderer
+from neuralsynth.errors import DataError, MidiError
+from neuralsynth.midi.events import midi_events
 
 # This process's renderer, or why it could not be started.
 _RENDERER: FluidRenderer | None = None
@@ -43,7 +43,7 @@ def _init_worker(soundfont: str, programs: tuple[int, ...] = ()) -> None:
 
 def validate_job(path: str) -> tuple[str, str | None]:
     """``(path, None)`` for a usable MIDI file, ``(path, reason)`` otherwise."""
-    from ..midi import load_notes
+    from neuralsynth.midi.read import load_notes
 
     try:
         load_notes(path)

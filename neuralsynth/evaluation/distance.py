@@ -14,8 +14,8 @@ from typing import Callable
 
 import torch
 
-from ..audio import MAG_FLOOR
-from ..errors import UsageError
+from neuralsynth.audio.constants import MAG_FLOOR
+from neuralsynth.errors import UsageError
 
 _LOG_FLOOR = math.log(MAG_FLOOR)
 

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import audio
-from ..errors import UsageError
-from ..notes import Notes
+from neuralsynth.audio import spectral as audio
+from neuralsynth.errors import UsageError
+from neuralsynth.midi.notes import Notes
 
 #: The built-in probe: a C-major arpeggio over three octaves (C3 to C6), ten notes
 #: 40 ms apart, each held 160 ms, velocity 96; 0.52 s of playing, 72 frames with the
@@ -100,7 +100,7 @@ def load_probe(model, probe: str | os.PathLike | None) -> Probe:
     """The built-in probe (``None``) or the notes of a MIDI file, as a :class:`Probe`."""
     if probe is None:
         return Probe(model, probe_notes(), "C-major arpeggio C3-C6")
-    from ..midi import load_notes
+    from neuralsynth.midi.read import load_notes
 
     return Probe(model, load_notes(probe), Path(probe).name)
 
@@ -272,8 +272,8 @@ def embedding_projection(loaded, *, n_points: int = 4096,
 
 def write_map_png(result: EmbeddingMap | EmbeddingProjection, path: str | os.PathLike) -> Path:
     """Draw ``result`` (Figure 16 or 17) to ``path`` atomically."""
-    from ..fileio import atomic_path
-    from .plots import plot_embedding_map, plot_projection
+    from neuralsynth.evaluation.plots import plot_embedding_map, plot_projection
+    from neuralsynth.fileio import atomic_path
 
     with atomic_path(path) as tmp:
         if isinstance(result, EmbeddingMap):

@@ -7,9 +7,9 @@ import json
 import math
 from pathlib import Path
 
-from ..fileio import atomic_path
-from .evaluate import LOSS_NAMES, OCTAVES, EvalResult
-from .stages import STAGES
+from neuralsynth.evaluation.evaluate import LOSS_NAMES, OCTAVES, EvalResult
+from neuralsynth.evaluation.stages import STAGES
+from neuralsynth.fileio import atomic_path
 
 
 def _num(v: float | None, fmt: str) -> str:
@@ -61,7 +61,7 @@ def plot_paths(json_path: str | Path) -> dict[str, Path]:
 def write_eval(result: EvalResult, json_path: str | Path) -> list[Path]:
     """Write the JSON and its two plots; all or nothing (every file goes to a temporary
     name first and is renamed only once all three are complete)."""
-    from .plots import plot_instruments, plot_octaves
+    from neuralsynth.evaluation.plots import plot_instruments, plot_octaves
 
     pngs = plot_paths(json_path)
     data = result.to_dict()

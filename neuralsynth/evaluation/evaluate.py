@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import audio
-from ..errors import DataError, NeuralsynthError, UsageError
-from .pieces import Piece, select_pieces
-from .stages import STAGES, score_item
-from .vocoder_check import ItemScore, summarise
+from neuralsynth.audio import spectral as audio
+from neuralsynth.errors import DataError, NeuralsynthError, UsageError
+from neuralsynth.evaluation.pieces import Piece, select_pieces
+from neuralsynth.evaluation.stages import STAGES, score_item
+from neuralsynth.evaluation.vocoder_check import ItemScore, summarise
 
 #: The paper's three losses, in the order of its tables.
 LOSS_NAMES = ("abs_mse", "log_abs_mse", "tanh_log_abs_mse")
@@ -114,7 +114,7 @@ def predict_piece(model, notes, n_frames: int, rows: list[int], *,
 
 
 def _loss_fns() -> dict[str, Any]:
-    from ..losses.base import LOSSES
+    from neuralsynth.losses.base import LOSSES
 
     return {name: LOSSES.build({"name": name}) for name in LOSS_NAMES}
 
@@ -124,7 +124,7 @@ def evaluate(loaded, dataset: str | os.PathLike, *, split: str = "val",
              vocoder: dict[str, Any] | None = None,
              vocoder_options: dict[str, Any] | None = None,
              frame_budget: int = FRAME_BUDGET, progress: bool = True) -> EvalResult:
-    """Evaluate ``loaded`` (a :class:`~neuralsynth.checkpoint.LoadedModel`) on ``dataset``.
+    """Evaluate ``loaded`` (a :class:`~neuralsynth.inference.load.LoadedModel`) on ``dataset``.
 
     ``pieces`` limits the pieces of ``split`` (``val``, ``train`` or ``all``) to that many,
     spread over the sorted list; ``seconds`` is the excerpt per item for the audio
@@ -135,8 +135,8 @@ def evaluate(loaded, dataset: str | os.PathLike, *, split: str = "val",
     """
     from tqdm import tqdm
 
-    from ..midi import load_notes
-    from ..render import build_vocoder, vocoder_spec
+    from neuralsynth.midi.read import load_notes
+    from neuralsynth.vocoders.select import build_vocoder, vocoder_spec
 
     started = time.perf_counter()
     check_settings(seconds, frame_budget)

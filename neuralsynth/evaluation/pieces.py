@@ -12,10 +12,10 @@ import os
 from pathlib import Path
 from typing import Sequence, TypeVar
 
-from ..data.manifest import Item, read_manifest
-from ..data.splits import SPLITS
-from ..errors import DataError, NeuralsynthError, UsageError
-from ..instruments import resolve_instrument
+from neuralsynth.data.manifest import Item, read_manifest
+from neuralsynth.data.splits import SPLITS
+from neuralsynth.errors import DataError, NeuralsynthError, UsageError
+from neuralsynth.midi.instruments import resolve_instrument
 
 #: ``split`` values: the manifest's splits, or ``all`` for both.
 SPLIT_CHOICES = (*SPLITS, "all")

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .stages import STAGES
+from neuralsynth.evaluation.stages import STAGES
 
 _STAGE_STYLE = {"mu_law": ("µ-law round trip", "tab:gray"),
                 "ground_truth_mel": ("ground-truth mel → vocoder", "tab:blue"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .timbre_check import TimbreCheckResult
+from neuralsynth.evaluation.timbre_check import TimbreCheckResult
 
 
 def format_result(result: TimbreCheckResult, *, target: int | None = None) -> str:

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import audio
-from .cqt import cqt_correlation
-from .vocoder_check import ItemScore, loudest_excerpt, mu_law_round_trip
+from neuralsynth.audio import spectral as audio
+from neuralsynth.evaluation.cqt import cqt_correlation
+from neuralsynth.evaluation.vocoder_check import ItemScore, loudest_excerpt, mu_law_round_trip
 
 STAGES = ("mu_law", "ground_truth_mel", "predicted_mel")
 

@@ -42,11 +42,10 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..audio import mel_spectrogram, read_audio
-from ..errors import DataError, NeuralsynthError, UsageError
-from ..instruments import resolve_instrument
-from .distance import METRIC, Metric, compress, metric_named, pairwise
-
+from neuralsynth.audio.spectral import mel_spectrogram, read_audio
+from neuralsynth.errors import DataError, NeuralsynthError, UsageError
+from neuralsynth.evaluation.distance import METRIC, Metric, compress, metric_named, pairwise
+from neuralsynth.midi.instruments import resolve_instrument
 
 
 # --------------------------------------------------------------------------- results
@@ -221,7 +220,7 @@ def timbre_check(loaded, dataset: str | os.PathLike, *, split: str = "val",
                  mix_pairs: str | Sequence[tuple[str, str]] | None = "all",
                  metric: str = METRIC, batch_size: int = 4,
                  progress: bool = True) -> TimbreCheckResult:
-    """Run the timbre and mix checks of ``loaded`` (a :class:`~neuralsynth.checkpoint.LoadedModel`)
+    """Run the timbre and mix checks of ``loaded`` (a :class:`~neuralsynth.inference.load.LoadedModel`)
     on the ``split`` pieces of the dataset directory ``dataset``.
 
     ``pieces`` limits the check to the first N pieces (sorted by MIDI path);
@@ -233,9 +232,9 @@ def timbre_check(loaded, dataset: str | os.PathLike, *, split: str = "val",
     """
     from tqdm import tqdm
 
-    from ..data.manifest import read_manifest
-    from ..data.splits import SPLITS
-    from ..midi import load_notes
+    from neuralsynth.data.manifest import read_manifest
+    from neuralsynth.data.splits import SPLITS
+    from neuralsynth.midi.read import load_notes
 
     if split not in SPLITS:
         raise UsageError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")

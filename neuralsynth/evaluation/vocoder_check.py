@@ -16,9 +16,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import audio
-from ..data.manifest import read_manifest
-from .cqt import cqt_correlation
+from neuralsynth.audio import spectral as audio
+from neuralsynth.data.manifest import read_manifest
+from neuralsynth.evaluation.cqt import cqt_correlation
 
 
 @dataclasses.dataclass

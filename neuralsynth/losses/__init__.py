@@ -1,3 +1,3 @@
-from .base import LOSSES, Loss
+from neuralsynth.losses.base import LOSSES, Loss
 
 __all__ = ["LOSSES", "Loss"]

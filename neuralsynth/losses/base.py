@@ -8,7 +8,7 @@ import dataclasses
 import torch
 from torch import nn
 
-from ..registry import Registry
+from neuralsynth.components.registry import Registry
 
 
 class Loss(nn.Module, abc.ABC):

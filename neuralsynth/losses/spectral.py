@@ -16,8 +16,8 @@ import math
 
 import torch
 
-from ..audio import MAG_FLOOR
-from .base import Loss
+from neuralsynth.audio.constants import MAG_FLOOR
+from neuralsynth.losses.base import Loss
 
 _LOG_FLOOR = math.log(MAG_FLOOR)
 

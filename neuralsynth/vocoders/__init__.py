@@ -1,3 +1,3 @@
-from .base import VOCODERS, Vocoder
+from neuralsynth.vocoders.base import VOCODERS, Vocoder
 
 __all__ = ["VOCODERS", "Vocoder"]

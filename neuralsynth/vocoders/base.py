@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+from typing import ClassVar
 
 import numpy as np
 
-from ..registry import Registry
+from neuralsynth.components.registry import Registry
 
 
 class Vocoder(abc.ABC):
@@ -21,6 +22,12 @@ class Vocoder(abc.ABC):
     @dataclasses.dataclass
     class Config:
         pass
+
+    #: The trainer that ``neuralsynth train`` uses for a ``train.task: vocoder`` recipe
+    #: naming this vocoder, as ``"package.module:ClassName"`` of a
+    #: :class:`~neuralsynth.plugin.TrainerBase` subclass; None: nothing to train. A
+    #: string, not the class, so rendering never imports training code.
+    trainer: ClassVar[str | None] = None
 
     #: Set by ``render`` when the user sees output: slow vocoders may then show a
     #: progress bar on stderr (fast ones ignore it).

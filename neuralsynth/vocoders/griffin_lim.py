@@ -20,10 +20,10 @@ import numba
 import numpy as np
 import torch
 
-from .. import audio
-from ..config import ensure_valid, param
-from ..mel_inversion import mel_to_linear
-from .base import Vocoder
+from neuralsynth.audio import spectral as audio
+from neuralsynth.audio.mel_inversion import mel_to_linear
+from neuralsynth.components.params import ensure_valid, param
+from neuralsynth.vocoders.base import Vocoder
 
 _EPS = 1e-8
 _N_FFT, _HOP = audio.N_FFT, audio.HOP_LENGTH

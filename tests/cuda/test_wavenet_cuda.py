@@ -1,7 +1,7 @@
 """The cuda WaveNet engine on a real GPU: paper shape, 4 streams × 1000 samples.
 
 Skipped without an NVIDIA GPU (and under numba's simulator, which would take hours on
-this shape; tests/test_wavenet_cuda_sim.py covers the simulator on a tiny shape).
+this shape; tests/vocoders/test_wavenet_cuda_sim.py covers the simulator on a tiny shape).
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from neuralsynth.vocoders.kernels import ReferenceEngine
-from neuralsynth.vocoders.kernels.cuda import CudaEngine, cuda_available
 from neuralsynth.vocoders.wavenet import WaveNet, WaveNetConfig, export_weights
-
-from ..test_wavenet_cuda_sim import SIM_SHAPE, common_prefix, fp16_rounded
-from ..wavenet_factory import log_mel, tiny_model
+from neuralsynth.vocoders.wavenet.engines import ReferenceEngine
+from neuralsynth.vocoders.wavenet.engines.cuda import CudaEngine, cuda_available
+from tests.vocoders.test_wavenet_cuda_sim import SIM_SHAPE, common_prefix, fp16_rounded
+from tests.wavenet_factory import log_mel, tiny_model
 
 
 def _real_gpu() -> bool:

@@ -13,10 +13,10 @@ from typing import Any
 
 import torch
 
-from ...checkpoint import load_checkpoint
-from ...errors import CheckpointError
-from .config import WaveNetConfig
-from .model import WaveNet
+from neuralsynth.checkpoint import load_checkpoint
+from neuralsynth.errors import CheckpointError
+from neuralsynth.vocoders.wavenet.config import WaveNetConfig
+from neuralsynth.vocoders.wavenet.model import WaveNet
 
 
 def wavenet_from_checkpoint(data: dict[str, Any], source: str) -> WaveNet:

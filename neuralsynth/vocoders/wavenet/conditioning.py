@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .model import WaveNet
+from neuralsynth.vocoders.wavenet.model import WaveNet
 
 #: Frames of mel context on each side of a block; the two transposed convolutions
 #: reach less than two frames, so four leave a margin for other window shapes.

@@ -13,8 +13,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from ...audio import HOP_LENGTH
-from ...config import param
+from neuralsynth.audio.constants import HOP_LENGTH
+from neuralsynth.components.params import param
 
 
 @dataclasses.dataclass

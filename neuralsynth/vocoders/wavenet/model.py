@@ -22,9 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...audio import HOP_LENGTH, MAG_FLOOR, N_MELS, mu_law_encode
-from ...errors import RecipeError
-from .config import WaveNetConfig
+from neuralsynth.audio.constants import HOP_LENGTH, MAG_FLOOR, N_MELS
+from neuralsynth.audio.spectral import mu_law_encode
+from neuralsynth.errors import RecipeError
+from neuralsynth.vocoders.wavenet.config import WaveNetConfig
 
 # Slope of the leaky ReLU between upsampling convolutions: a plain ReLU could switch off
 # whole mel channels early in training, a linear chain would make the second layer moot.

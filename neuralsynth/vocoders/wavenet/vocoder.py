@@ -15,15 +15,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ...audio import mu_law_decode
-from ...config import ensure_valid, param
-from ...errors import UsageError
-from ..base import Vocoder
-from .chunks import join_chunks, plan_chunks
-from .conditioning import PieceConditioning
-from .config import WaveNetConfig
-from .model import mel_input
-from .weights import export_weights
+from neuralsynth.audio.spectral import mu_law_decode
+from neuralsynth.components.params import ensure_valid, param
+from neuralsynth.errors import UsageError
+from neuralsynth.vocoders.base import Vocoder
+from neuralsynth.vocoders.wavenet.chunks import join_chunks, plan_chunks
+from neuralsynth.vocoders.wavenet.conditioning import PieceConditioning
+from neuralsynth.vocoders.wavenet.config import WaveNetConfig
+from neuralsynth.vocoders.wavenet.model import mel_input
+from neuralsynth.vocoders.wavenet.weights import export_weights
 
 KERNELS = ("auto", "reference", "cpu", "cuda")
 PRECISIONS = ("fp16", "fp32")
@@ -61,24 +61,24 @@ class WaveNetVocoderConfig(WaveNetConfig):
 
 
 def _auto_kernel() -> str:
-    from ..kernels.cuda import cuda_available
+    from neuralsynth.vocoders.wavenet.engines.cuda import cuda_available
 
     return "cuda" if cuda_available() else "cpu"
 
 
 def make_engine(kernel: str, weights: dict, *, precision: str = "fp32", threads: int = 0):
     """The inference engine ``kernel`` (``auto`` resolved) over exported ``weights``."""
-    from ..kernels import ReferenceEngine
+    from neuralsynth.vocoders.wavenet.engines import ReferenceEngine
 
     kernel = _auto_kernel() if kernel == "auto" else kernel
     if kernel == "reference":
         return ReferenceEngine(weights)
     if kernel == "cpu":
-        from ..kernels.cpu import CpuEngine
+        from neuralsynth.vocoders.wavenet.engines.cpu import CpuEngine
 
         return CpuEngine(weights, precision=precision, threads=threads or None)
     if kernel == "cuda":
-        from ..kernels.cuda import CudaEngine
+        from neuralsynth.vocoders.wavenet.engines.cuda import CudaEngine
 
         return CudaEngine(weights, precision=precision)
     raise UsageError(f"unknown wavenet kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
@@ -93,6 +93,7 @@ class WaveNetVocoder(Vocoder):
     """
 
     Config = WaveNetVocoderConfig
+    trainer = "neuralsynth.training.vocoder:VocoderTrainer"
 
     #: Samples per engine call and stream are chosen so one block's conditioning takes
     #: about this many bytes.
@@ -112,7 +113,7 @@ class WaveNetVocoder(Vocoder):
         if not config.checkpoint:
             raise UsageError("the wavenet vocoder needs a trained model: pass "
                              "--vocoder-model CKPT (or set vocoder.checkpoint)")
-        from .checkpoint import load_wavenet
+        from neuralsynth.vocoders.wavenet.checkpoint import load_wavenet
 
         self.model = load_wavenet(config.checkpoint)
         if (self.model.n_mels, self.model.hop_length) != (n_mels, hop_length):

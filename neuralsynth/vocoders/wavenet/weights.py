@@ -40,11 +40,10 @@ from typing import Any
 
 import numpy as np
 import torch
-
 from numpy.lib.npyio import NpzFile
 
-from ...errors import CheckpointError
-from ...fileio import atomic_path
+from neuralsynth.errors import CheckpointError
+from neuralsynth.fileio import atomic_path
 
 FORMAT = "neuralsynth.wavenet.weights"
 VERSION = 1

@@ -16,11 +16,18 @@ import math
 import numpy as np
 import torch
 
-from neuralsynth import audio
-from neuralsynth.config import ensure_valid, param
-from neuralsynth.errors import UsageError
-from neuralsynth.mel_inversion import mel_to_linear
-from neuralsynth.vocoders.base import Vocoder
+from neuralsynth.plugin import (
+    HOP_LENGTH,
+    N_FFT,
+    N_MELS,
+    SAMPLE_RATE,
+    UsageError,
+    Vocoder,
+    ensure_valid,
+    istft,
+    mel_to_linear,
+    param,
+)
 
 
 def _overlap_gain(n_fft: int, hop_length: int) -> float:
@@ -65,13 +72,13 @@ class NoiseExcitation(Vocoder):
                          hop_length=hop_length)
         # The inversion uses neuralsynth's own filterbank and STFT, so only its
         # conventions can be served.
-        expected = (audio.N_MELS, audio.SAMPLE_RATE, audio.HOP_LENGTH)
+        expected = (N_MELS, SAMPLE_RATE, HOP_LENGTH)
         if (n_mels, sample_rate, hop_length) != expected:
             raise UsageError(f"noise_excitation supports n_mels={expected[0]}, sample_rate="
                              f"{expected[1]}, hop_length={expected[2]} only; got "
                              f"{n_mels}, {sample_rate}, {hop_length}")
         ensure_valid("vocoder", config)
-        self._compensation = _overlap_gain(audio.N_FFT, audio.HOP_LENGTH)
+        self._compensation = _overlap_gain(N_FFT, HOP_LENGTH)
 
     def synthesize(self, mel: np.ndarray) -> np.ndarray:
         mel_t = torch.as_tensor(np.asarray(mel, dtype=np.float32))
@@ -85,6 +92,6 @@ class NoiseExcitation(Vocoder):
         phase[:, 0] = 0.0
         phase[:, -1] = 0.0
         spec = torch.polar(magnitude.float(), phase)
-        wave = audio.istft(spec, length=n_frames * self.hop_length)
+        wave = istft(spec, length=n_frames * self.hop_length)
         wave = wave * (self._compensation * self.config.gain)
         return wave.numpy().astype(np.float32, copy=False)

@@ -1,0 +1,1 @@
+"""Audio: the feature conventions, spectrograms and mel inversion, audio files."""

@@ -1,0 +1,1 @@
+"""The component machinery: registries, entry-point discovery and typed ``Config`` params."""

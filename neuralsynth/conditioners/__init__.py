@@ -1,3 +1,0 @@
-from .base import CONDITIONERS, Conditioner
-
-__all__ = ["CONDITIONERS", "Conditioner"]

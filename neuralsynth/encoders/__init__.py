@@ -1,3 +1,0 @@
-from .base import ENCODERS, Encoder
-
-__all__ = ["ENCODERS", "Encoder"]

@@ -1,0 +1,1 @@
+"""Inference: loading trained models, rendering MIDI, exporting and describing models."""

@@ -1,0 +1,214 @@
+"""The Python face of rendering: a loaded model that turns MIDI into :class:`Audio`.
+
+    import neuralsynth as ns
+    synth = ns.load_model()                               # the bundled model
+    audio = synth.render("song.mid", "piano:0.3,organ:0.7")
+    audio.write("song.wav")
+
+``neuralsynth render`` is a thin layer over :meth:`Synth.render` (through
+:func:`neuralsynth.inference.render.render_midi`), so the CLI and the API give the same
+samples for the same inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from neuralsynth.audio.clip import Audio
+from neuralsynth.audio.constants import HOP_LENGTH, N_MELS, SAMPLE_RATE
+from neuralsynth.device import resolve_device
+from neuralsynth.errors import NeuralsynthError, PluginError, TimbreError, UsageError
+from neuralsynth.inference.load import (
+    LoadedModel,
+    default_timbre,
+    load_trained_model,
+    resolve_model,
+)
+from neuralsynth.midi.read import MidiSource, load_notes
+from neuralsynth.timbre.spec import parse_timbre
+from neuralsynth.vocoders.select import build_vocoder, vocoder_spec
+
+
+class Synth:
+    """A trained Mel2Mel model on a device, ready to render.
+
+    ``render(midi, timbre)`` → :class:`Audio` (float32 ``[n]`` at 16 kHz), where ``n``
+    covers the last note-off plus ``tail`` seconds, in whole frames of 128 samples.
+    ``embedding(spec)`` → ``torch.Tensor [D]`` (float32, CPU), the point of a static timbre.
+    ``mel(midi, timbre)`` → float32 ``[T, 80]`` linear mel, the model's prediction.
+    """
+
+    def __init__(self, loaded: LoadedModel, device: torch.device):
+        self._loaded = loaded
+        self.device = device
+        self.model = loaded.model
+
+    # -- what the model is --------------------------------------------------------------
+    @property
+    def instruments(self) -> list[str]:
+        """The instruments of the model's timbre space, in embedding-row order."""
+        return list(self._loaded.instruments)
+
+    @property
+    def embedding_dim(self) -> int:
+        """Dimensions of the timbre space."""
+        return int(self.model.instrument_embeddings().shape[-1])
+
+    @property
+    def path(self) -> Path | None:
+        """The checkpoint file the model was loaded from."""
+        return self._loaded.path
+
+    @property
+    def recipe(self) -> Any:
+        """The resolved recipe the model was trained with."""
+        return self._loaded.recipe
+
+    def __repr__(self) -> str:
+        return (f"Synth({self.path}, {len(self.instruments)} instruments, "
+                f"{self.embedding_dim}-D timbre space, {self.device})")
+
+    # -- timbre -------------------------------------------------------------------------
+    def timbre(self, spec: str | None = None):
+        """Parse a timbre spec for this model (None: piano, else the first instrument);
+        a :class:`~neuralsynth.timbre.point.Timbre` or a morph
+        :class:`~neuralsynth.timbre.path.TimbrePath`."""
+        if spec is not None and not isinstance(spec, str):
+            raise TimbreError(f"a timbre spec is a string like 'piano:0.3,organ:0.7', "
+                              f"not a {type(spec).__name__}")
+        text = spec if spec is not None else default_timbre(self.instruments)
+        return parse_timbre(text, self.instruments, self.embedding_dim)
+
+    def embedding(self, spec: str) -> torch.Tensor:
+        """The embedding ``[D]`` of a static timbre spec (an instrument, mix or ``xy:``)."""
+        parsed = self.timbre(spec)
+        if not parsed.is_static:
+            raise TimbreError(f"'{spec}' is a morph, which has no single embedding; "
+                              f"ask for one of its keyframes")
+        with torch.inference_mode():
+            return parsed.embedding(self.model).detach().float().cpu().clone()
+
+    # -- rendering ----------------------------------------------------------------------
+    def mel(self, midi: MidiSource, timbre: str | None = None, *,
+            tail: float = 1.0) -> np.ndarray:
+        """The predicted linear mel spectrogram, float32 ``[T, 80]``."""
+        parsed = self.timbre(timbre)
+        _check_tail(tail)
+        return self._predict(load_notes(midi), parsed, tail)
+
+    def render(self, midi: MidiSource, timbre: str | None = None, *,
+               vocoder: str | dict[str, Any] | None = None,
+               vocoder_options: dict[str, Any] | None = None, tail: float = 1.0,
+               progress: bool = False) -> Audio:
+        """Render ``midi`` (a path, the bytes of a MIDI file, or a ``pretty_midi.PrettyMIDI``)
+        with ``timbre`` (a spec such as ``"piano"``, ``"piano:0.3,organ:0.7"``,
+        ``"xy:0.5,-1.2"`` or ``"piano@0s,organ@8s"``; None: piano).
+
+        ``vocoder`` is a registered name or a spec dict (None: the model recipe's vocoder,
+        else :data:`~neuralsynth.vocoders.select.DEFAULT_VOCODER`); ``vocoder_options``
+        override its parameters. Every input is checked before any computation. Drum
+        tracks are left out. ``progress`` lets slow vocoders show a bar on stderr.
+        """
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        # -- every input checked before any work -------------------------------------
+        parsed = self.timbre(timbre)
+        _check_tail(tail)
+        notes = load_notes(midi)
+        spec = vocoder_spec(_as_spec(vocoder), self.recipe, vocoder_options)
+        synth = build_vocoder(spec, n_mels=N_MELS, sample_rate=SAMPLE_RATE,
+                              hop_length=HOP_LENGTH)
+        synth.progress = bool(progress)
+        timings["load"] = time.perf_counter() - started
+
+        mel = self._predict(notes, parsed, tail, timings)
+
+        t0 = time.perf_counter()
+        n_samples = mel.shape[0] * HOP_LENGTH
+        wave = _fit_length(synth.synthesize(mel), n_samples, HOP_LENGTH, spec["name"])
+        if not np.all(np.isfinite(wave)):
+            raise NeuralsynthError(f"vocoder '{spec['name']}' produced non-finite samples")
+        peak = float(np.max(np.abs(wave))) if wave.size else 0.0
+        if peak > 1.0:
+            # Scale down instead of letting the file format clip the waveform.
+            wave = wave * (0.99 / peak)
+        timings["vocoder"] = time.perf_counter() - t0
+        timings["total"] = time.perf_counter() - started
+        return Audio(wave.astype(np.float32, copy=False), SAMPLE_RATE,
+                     {"timbre": parsed.describe(), "vocoder": spec["name"],
+                      "device": str(self.device), "timings": timings})
+
+    def _predict(self, notes, parsed, tail: float,
+                 timings: dict[str, float] | None = None) -> np.ndarray:
+        """notes → piano roll ``[1, T, in_dim]`` → linear mel ``[T, n_mels]``."""
+        timings = timings if timings is not None else {}
+        t0 = time.perf_counter()
+        encoder = self.model.encoder
+        n_frames = encoder.frames_for(notes.duration + float(tail))
+        features = encoder.encode(notes, n_frames)
+        x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
+        x = x.to(self.device).unsqueeze(0)                            # [1, T, in_dim]
+        timings["encode"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            if parsed.is_static:
+                t = parsed.embedding(self.model).unsqueeze(0)             # [1, D]
+            else:
+                t = parsed.trajectory(self.model, n_frames).unsqueeze(0)  # [1, T, D]
+            log_mel = self.model(x, t)                                    # [1, T, n_mels]
+            mel = torch.exp(log_mel[0]).float().cpu().numpy()             # [T, n_mels]
+        timings["model"] = time.perf_counter() - t0
+        return mel
+
+
+def load_model(model: str | os.PathLike | None = None, *, device: str = "auto") -> Synth:
+    """Load a model for rendering: None → the bundled default model; a checkpoint or
+    export path; or a bundled model's name. ``device``: ``auto`` (CUDA when present),
+    ``cpu``, ``cuda`` or ``cuda:N``."""
+    path = resolve_model(model)
+    dev = resolve_device(device)
+    loaded = load_trained_model(path, device=dev)
+    return Synth(loaded, dev)
+
+
+def _as_spec(vocoder: str | dict[str, Any] | None) -> dict[str, Any] | None:
+    if vocoder is None or isinstance(vocoder, dict):
+        return vocoder
+    if isinstance(vocoder, str) and vocoder.strip():
+        return {"name": vocoder.strip()}
+    raise UsageError(f"vocoder must be a registered name or a spec dict, got {vocoder!r}")
+
+
+def _check_tail(tail: Any) -> None:
+    if not (isinstance(tail, (int, float)) and not isinstance(tail, bool)
+            and math.isfinite(tail) and tail >= 0):
+        raise UsageError(f"tail must be a number of seconds >= 0, got {tail!r}")
+
+
+def _fit_length(wave, n_samples: int, hop_length: int, name: str) -> np.ndarray:
+    """Trim or zero-pad the vocoder output to exactly ``n_samples``.
+
+    The vocoder contract is ``T * hop_length`` samples; an inverse STFT may legitimately
+    be off by part of a hop, but anything further is a broken vocoder.
+    """
+    wave = np.asarray(wave, dtype=np.float32)
+    if wave.ndim != 1:
+        raise PluginError(f"vocoder '{name}' returned an array of shape {wave.shape}; "
+                          f"expected a 1-D waveform")
+    if abs(wave.shape[0] - n_samples) >= hop_length:
+        raise PluginError(f"vocoder '{name}' returned {wave.shape[0]} samples for "
+                          f"{n_samples // hop_length} frames; expected {n_samples}")
+    if wave.shape[0] > n_samples:
+        return wave[:n_samples]
+    return np.pad(wave, (0, n_samples - wave.shape[0]))
+
+
+__all__ = ["Synth", "load_model"]

@@ -1,0 +1,1 @@
+"""MIDI: reading files, notes and the sustain pedal, synthesiser events, GM instruments."""

@@ -1,0 +1,194 @@
+"""MIDI file → :class:`~neuralsynth.midi.notes.Notes`: the one MIDI reader, with
+one-line errors for bad files.
+
+Drum tracks are left out (the model renders pitched instruments only). With
+``sustain=True`` the sustain pedal (CC64) lengthens notes the way the synthesiser that
+rendered the training audio (FluidSynth) does; see ``docs/midi.md`` for why.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+import numpy as np
+
+from neuralsynth.errors import MidiError
+from neuralsynth.midi.notes import Notes
+
+if TYPE_CHECKING:  # pretty_midi is imported when a file is read
+    import pretty_midi
+
+SUSTAIN_CC = 64
+PEDAL_DOWN = 64          # CC64 values >= 64 mean "pedal down" (General MIDI)
+
+
+def pedal_intervals(control_changes, end_time: float) -> list[tuple[float, float]]:
+    """``(down, up)`` times of the sustain pedal from a track's control changes.
+
+    Events are taken in file order at equal times; a pedal still down at the end of the
+    file is treated as lifted at ``end_time``.
+    """
+    events = sorted((cc for cc in control_changes if cc.number == SUSTAIN_CC),
+                    key=lambda cc: cc.time)
+    intervals: list[tuple[float, float]] = []
+    down_at: float | None = None
+    for cc in events:
+        if cc.value >= PEDAL_DOWN and down_at is None:
+            down_at = float(cc.time)
+        elif cc.value < PEDAL_DOWN and down_at is not None:
+            intervals.append((down_at, float(cc.time)))
+            down_at = None
+    if down_at is not None:
+        intervals.append((down_at, max(float(end_time), down_at)))
+    return intervals
+
+
+def apply_sustain(start: np.ndarray, end: np.ndarray, pitch: np.ndarray,
+                  intervals: list[tuple[float, float]]) -> np.ndarray:
+    """Note ends after the pedal: float64 ``[N]`` for notes ``[N]`` of one instrument.
+
+    A note released while the pedal is down (``down <= end < up``) keeps sounding until
+    the pedal is lifted or the same key is struck again, whichever comes first. A note is
+    never shortened.
+    """
+    new_end = np.array(end, dtype=np.float64, copy=True)
+    if not intervals or len(start) == 0:
+        return new_end
+    downs = [d for d, _ in intervals]
+    onsets: dict[int, list[float]] = {}
+    for s, p in zip(start.tolist(), pitch.tolist()):
+        onsets.setdefault(int(p), []).append(float(s))
+    for key in onsets:
+        onsets[key].sort()
+    for i in range(len(start)):
+        j = bisect.bisect_right(downs, float(end[i])) - 1
+        if j < 0 or not float(end[i]) < intervals[j][1]:
+            continue                                   # released with the pedal up
+        release = intervals[j][1]
+        same_key = onsets[int(pitch[i])]
+        k = bisect.bisect_right(same_key, float(start[i]))
+        if k < len(same_key):
+            release = min(release, same_key[k])        # re-struck key cuts the old note
+        new_end[i] = max(new_end[i], release)
+    return new_end
+
+
+#: What :func:`read_midi` and :func:`load_notes` accept: a path, the bytes of a file, or
+#: a parsed ``pretty_midi.PrettyMIDI``.
+MidiSource = Union[str, os.PathLike, bytes, bytearray, "pretty_midi.PrettyMIDI"]
+
+
+def describe_source(source: MidiSource) -> str:
+    """How errors name ``source``: its path, or ``<MIDI bytes>`` / ``<PrettyMIDI>``."""
+    if isinstance(source, (bytes, bytearray)):
+        return "<MIDI bytes>"
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    return "<PrettyMIDI>"
+
+
+def read_midi(source: MidiSource):
+    """Parse a MIDI file with pretty_midi; every failure becomes a one-line MidiError.
+
+    The one reader of MIDI files in neuralsynth: rendering, dataset synthesis and the
+    Python API all come through here. A ``PrettyMIDI`` object is returned as it is.
+    """
+    import pretty_midi
+
+    if isinstance(source, pretty_midi.PrettyMIDI):
+        return source
+    if isinstance(source, (bytes, bytearray)):
+        data, where = bytes(source), describe_source(source)
+        if not data:
+            raise MidiError(f"{where}: empty (0 bytes), not a MIDI file")
+        head = data[:4]
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        where = os.fspath(path)
+        if not path.exists():
+            raise MidiError(f"{path}: no such MIDI file")
+        if path.is_dir():
+            raise MidiError(f"{path}: is a directory, not a MIDI file")
+        if path.stat().st_size == 0:
+            raise MidiError(f"{path}: empty file (0 bytes), not a MIDI file")
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(4)
+        except OSError as exc:
+            raise MidiError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+        data = None
+    else:
+        raise MidiError(f"cannot read MIDI from a {type(source).__name__}; give a path, "
+                        f"bytes or a pretty_midi.PrettyMIDI")
+    if head != b"MThd":
+        raise MidiError(f"{where}: not a MIDI file (no 'MThd' header)")
+
+    try:
+        with warnings.catch_warnings():
+            # pretty_midi warns about tempo events on non-zero tracks; harmless here.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return pretty_midi.PrettyMIDI(io.BytesIO(data) if data is not None else where)
+    except EOFError:
+        raise MidiError(f"{where}: truncated MIDI file (data ends early)") from None
+    except MemoryError:
+        raise MidiError(f"{where}: corrupt MIDI file (implausible sizes)") from None
+    except Exception as exc:  # mido/pretty_midi raise OSError, KeyError, ValueError, ...
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise MidiError(f"{where}: corrupt MIDI file ({reason})") from None
+
+
+def load_notes(source: MidiSource, *, sustain: bool = True) -> Notes:
+    """Pitched notes of a MIDI file, sorted by start time (then pitch).
+
+    Drum tracks are excluded. With ``sustain`` (default) notes released while the
+    sustain pedal is down last until the pedal is lifted or the key is struck again.
+    ``source`` is a path, the bytes of a MIDI file, or a ``pretty_midi.PrettyMIDI``.
+    Raises :class:`MidiError` naming the file for missing, empty, non-MIDI, truncated
+    or corrupt files and for files without pitched notes.
+    """
+    p = describe_source(source)
+    pm = read_midi(source)
+    try:
+        end_time = float(pm.get_end_time())
+    except Exception as exc:  # malformed timing data surfaces only here
+        raise MidiError(f"{p}: corrupt MIDI file ({exc})") from None
+
+    starts, ends, pitches, vels, progs = [], [], [], [], []
+    for inst in pm.instruments:
+        if inst.is_drum or not inst.notes:
+            continue
+        s = np.array([n.start for n in inst.notes], dtype=np.float64)
+        e = np.array([n.end for n in inst.notes], dtype=np.float64)
+        k = np.array([n.pitch for n in inst.notes], dtype=np.int16)
+        v = np.array([n.velocity for n in inst.notes], dtype=np.int16)
+        e = np.maximum(e, s)
+        if sustain:
+            e = apply_sustain(s, e, k, pedal_intervals(inst.control_changes, end_time))
+        starts.append(s)
+        ends.append(e)
+        pitches.append(k)
+        vels.append(v)
+        progs.append(np.full(len(s), inst.program, dtype=np.int16))
+
+    if not starts:
+        has_drums = any(inst.is_drum and inst.notes for inst in pm.instruments)
+        why = "only drum notes" if has_drums else "no notes"
+        raise MidiError(f"{p}: nothing to play ({why}; pitched notes are needed)")
+    start = np.concatenate(starts)
+    end = np.concatenate(ends)
+    pitch = np.concatenate(pitches)
+    velocity = np.concatenate(vels)
+    program = np.concatenate(progs)
+    if not (np.all(np.isfinite(start)) and np.all(np.isfinite(end))):
+        raise MidiError(f"{p}: corrupt MIDI file (non-finite note times)")
+    order = np.lexsort((pitch, start))
+    return Notes(start=start[order], end=end[order], pitch=pitch[order],
+                 velocity=velocity[order], program=program[order])
+
+
+__all__ = ["MidiSource", "load_notes", "read_midi", "apply_sustain", "pedal_intervals", "SUSTAIN_CC"]

@@ -1,0 +1,1 @@
+"""Recipes: YAML files that compose registered components, their loading and checking."""

@@ -1,3 +1,0 @@
-from .base import SEQUENCES, Sequence
-
-__all__ = ["SEQUENCES", "Sequence"]

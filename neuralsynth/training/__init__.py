@@ -1,0 +1,1 @@
+"""Training: the loop behind ``neuralsynth train``, and the trainers it can run."""
