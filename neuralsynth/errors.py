@@ -82,6 +82,10 @@ def require_extra(module: str, extra: str, purpose: str) -> None:
     Only looks the module up (nothing is imported), so it is cheap enough to run before
     any work; a module that is installed but fails to load is left to its own check.
     """
-    if importlib.util.find_spec(module) is None:
+    try:
+        missing = importlib.util.find_spec(module) is None
+    except ValueError:          # in sys.modules without a spec: blocked on purpose
+        missing = True
+    if missing:
         raise MissingExtraError(f"{purpose} needs {module}, which is not installed; "
                                 f"install it with: pip install 'neuralsynth[{extra}]'")

@@ -99,9 +99,7 @@ class Synth:
     def mel(self, midi: MidiSource, timbre: str | None = None, *,
             tail: float = 1.0) -> np.ndarray:
         """The predicted linear mel spectrogram, float32 ``[T, 80]``."""
-        parsed = self.timbre(timbre)
-        _check_tail(tail)
-        return self._predict(load_notes(midi), parsed, tail)
+        return self._predict(*self._inputs(midi, timbre, tail), tail)
 
     def render(self, midi: MidiSource, timbre: str | None = None, *,
                vocoder: str | dict[str, Any] | None = None,
@@ -119,9 +117,7 @@ class Synth:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         # -- every input checked before any work -------------------------------------
-        parsed = self.timbre(timbre)
-        _check_tail(tail)
-        notes = load_notes(midi)
+        notes, parsed = self._inputs(midi, timbre, tail)
         spec = vocoder_spec(_as_spec(vocoder), self.recipe, vocoder_options)
         synth = build_vocoder(spec, n_mels=N_MELS, sample_rate=SAMPLE_RATE,
                               hop_length=HOP_LENGTH)
@@ -144,6 +140,14 @@ class Synth:
         return Audio(wave.astype(np.float32, copy=False), SAMPLE_RATE,
                      {"timbre": parsed.describe(), "vocoder": spec["name"],
                       "device": str(self.device), "timings": timings})
+
+    def _inputs(self, midi: MidiSource, timbre: str | None, tail: Any):
+        """The notes and the parsed timbre, after checking all three inputs."""
+        parsed = self.timbre(timbre)
+        if not (isinstance(tail, (int, float)) and not isinstance(tail, bool)
+                and math.isfinite(tail) and tail >= 0):
+            raise UsageError(f"tail must be a number of seconds >= 0, got {tail!r}")
+        return load_notes(midi), parsed
 
     def _predict(self, notes, parsed, tail: float,
                  timings: dict[str, float] | None = None) -> np.ndarray:
@@ -185,12 +189,6 @@ def _as_spec(vocoder: str | dict[str, Any] | None) -> dict[str, Any] | None:
     if isinstance(vocoder, str) and vocoder.strip():
         return {"name": vocoder.strip()}
     raise UsageError(f"vocoder must be a registered name or a spec dict, got {vocoder!r}")
-
-
-def _check_tail(tail: Any) -> None:
-    if not (isinstance(tail, (int, float)) and not isinstance(tail, bool)
-            and math.isfinite(tail) and tail >= 0):
-        raise UsageError(f"tail must be a number of seconds >= 0, got {tail!r}")
 
 
 def _fit_length(wave, n_samples: int, hop_length: int, name: str) -> np.ndarray:
