@@ -177,7 +177,7 @@ def test_one_home_for_each_shared_decision():
 def test_light_modules_do_not_import_torch():
     code = ("import sys; import neuralsynth, neuralsynth.audio.constants, "
             "neuralsynth.recipe.sections, neuralsynth.recipe.load, neuralsynth.midi.read, "
-            "neuralsynth.assets, neuralsynth.cli.main; "
+            "neuralsynth.assets, neuralsynth.cli.main, neuralsynth.inference.load; "
             "assert 'torch' not in sys.modules, 'torch was imported'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)

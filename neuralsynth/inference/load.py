@@ -9,15 +9,17 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from neuralsynth.assets import model_paths
-from neuralsynth.checkpoint import load_checkpoint
 from neuralsynth.errors import CheckpointError, NeuralsynthError, TimbreError, UsageError
-from neuralsynth.model.mel2mel import Mel2Mel
-from neuralsynth.recipe.load import recipe_from_dict
+
+if TYPE_CHECKING:
+    import torch
+
+# torch, the model and the checkpoint reader are imported inside the functions that
+# load weights: `neuralsynth render --help` names the default model through this module
+# and should not wait for torch.
 
 #: The bundled model ``render`` uses without ``--model`` (``assets/models/default.pt``).
 DEFAULT_MODEL_NAME = "default"
@@ -42,6 +44,8 @@ def _as_model_dtypes(state: Any, model: torch.nn.Module) -> Any:
     always runs in float32. ``load_state_dict`` would cast on copy anyway, but saying it
     here keeps that a stated property of the format rather than a side effect.
     """
+    import torch
+
     if not isinstance(state, dict):
         return state                       # load_state_dict reports the wrong type
     own = model.state_dict()
@@ -57,6 +61,8 @@ def model_from_checkpoint(data: dict[str, Any], *, source: str = "<checkpoint>")
     no longer validates (e.g. a plugin component is not installed) or the weights do not
     fit the model it describes.
     """
+    from neuralsynth.model.mel2mel import Mel2Mel
+    from neuralsynth.recipe.load import recipe_from_dict
 
     stored = data.get("recipe")
     task = stored.get("train", {}).get("task", "mel2mel") if isinstance(stored, dict) else None
@@ -81,8 +87,11 @@ def model_from_checkpoint(data: dict[str, Any], *, source: str = "<checkpoint>")
     return model, recipe
 
 
-def load_trained_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedModel:
+def load_trained_model(path: str | os.PathLike,
+                       device: str | torch.device = "cpu") -> LoadedModel:
     """Load a checkpoint and return its model on ``device`` in eval mode."""
+    from neuralsynth.checkpoint import load_checkpoint
+
     data = load_checkpoint(path)
     model, recipe = model_from_checkpoint(data, source=os.fspath(path))
     model.to(device).eval()
