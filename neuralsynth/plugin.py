@@ -71,6 +71,7 @@ from neuralsynth.model.sequences.base import SEQUENCES, Sequence
 from neuralsynth.training.base import TrainerBase, TrainingError, lr_schedule, spread_pieces
 from neuralsynth.version import __version__
 from neuralsynth.vocoders.base import VOCODERS, Vocoder
+from neuralsynth.vocoders.score import Score
 
 __all__ = [
     # base classes and registries
@@ -87,7 +88,7 @@ __all__ = [
     # helpers
     "stft", "stft_magnitude", "istft", "mel_spectrogram", "mel_filterbank", "n_frames",
     "mel_to_linear", "mu_law_encode", "mu_law_decode", "read_audio", "write_audio",
-    "atomic_path", "save_checkpoint", "load_checkpoint", "Notes", "Manifest",
+    "atomic_path", "save_checkpoint", "load_checkpoint", "Notes", "Score", "Manifest",
     "read_manifest", "TRAIN", "VAL", "lr_schedule", "spread_pieces",
     "__version__",
 ]

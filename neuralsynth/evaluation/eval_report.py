@@ -45,6 +45,14 @@ def format_eval(result: EvalResult) -> str:
     for s in STAGES:
         lines.append(f"  {s:<{width}}" + "".join(f"{_num(v, '.3f'):>8}"
                                                  for v in c[s]["per_octave"]))
+    if all("lsd_db" in c[s] for s in STAGES):
+        lines += ["", "log-spectral distance, dB (2048-point STFT; lower is better):",
+                  f"  {'instrument':<{width}}" + "".join(f"{s:>18}" for s in STAGES)]
+        for name in sorted(c[STAGES[0]]["lsd_db_per_instrument"]):
+            lines.append(f"  {name:<{width}}" + "".join(
+                f"{_num(c[s]['lsd_db_per_instrument'][name], '.2f'):>18}" for s in STAGES))
+        lines.append(f"  {'mean':<{width}}" + "".join(f"{_num(c[s]['lsd_db'], '.2f'):>18}"
+                                                      for s in STAGES))
     t = result.timings
     lines += ["", f"took {t['total']:.1f} s: model {t['model']:.1f} s, losses "
                   f"{t['losses']:.1f} s, audio stages {t['audio_stages']:.1f} s"]

@@ -34,6 +34,7 @@ from neuralsynth.errors import DataError, NeuralsynthError, UsageError
 from neuralsynth.evaluation.pieces import Piece, select_pieces
 from neuralsynth.evaluation.stages import STAGES, score_item
 from neuralsynth.evaluation.vocoder_check import ItemScore, summarise
+from neuralsynth.vocoders.score import Score
 
 #: The paper's three losses, in the order of its tables.
 LOSS_NAMES = ("abs_mse", "log_abs_mse", "tanh_log_abs_mse")
@@ -182,7 +183,7 @@ def evaluate(loaded, dataset: str | os.PathLike, *, split: str = "val",
                 timings["losses"] += time.perf_counter() - t0
                 t0 = time.perf_counter()
                 score, _ = score_item(item.id, name, wave, mel.numpy(), pred[k], synth,
-                                      seconds)
+                                      seconds, Score(notes, n_frames))
                 scores.append(score)
                 timings["audio_stages"] += time.perf_counter() - t0
                 bar.update(1)

@@ -20,7 +20,9 @@ import numpy as np
 
 from neuralsynth.audio import spectral as audio
 from neuralsynth.evaluation.cqt import cqt_correlation
+from neuralsynth.evaluation.lsd import log_spectral_distance
 from neuralsynth.evaluation.vocoder_check import ItemScore, loudest_excerpt, mu_law_round_trip
+from neuralsynth.vocoders.score import Score
 
 STAGES = ("mu_law", "ground_truth_mel", "predicted_mel")
 
@@ -31,20 +33,24 @@ def excerpt_samples(seconds: float, n_available: int) -> int:
     return min(want, n_available // audio.HOP_LENGTH) * audio.HOP_LENGTH
 
 
-def _vocode(vocoder, mel: np.ndarray, n: int) -> np.ndarray:
-    """``vocoder`` output for ``mel [n / hop, M]``, cut or zero-padded to ``n`` samples."""
-    y = np.asarray(vocoder.synthesize(np.ascontiguousarray(mel, dtype=np.float32)),
+def _vocode(vocoder, mel: np.ndarray, n: int, score: Score | None = None) -> np.ndarray:
+    """``vocoder`` output for ``mel [n / hop, M]`` (and the notes behind it), cut or
+    zero-padded to ``n`` samples."""
+    y = np.asarray(vocoder.vocode(np.ascontiguousarray(mel, dtype=np.float32), score),
                    np.float32).reshape(-1)[:n]
     return np.pad(y, (0, n - y.shape[0]))
 
 
 def score_item(item_id: str, instrument: str, wave: np.ndarray, mel: np.ndarray,
-               predicted: np.ndarray, vocoder, seconds: float) -> tuple[ItemScore, dict]:
+               predicted: np.ndarray, vocoder, seconds: float,
+               score: Score | None = None) -> tuple[ItemScore, dict]:
     """Score the loudest ``seconds`` of recording ``wave`` in every stage.
 
     ``mel`` and ``predicted`` are the item's whole ground-truth and predicted linear mels
-    ``[T, M]`` (frame ``k`` centred on sample ``k * hop`` of ``wave``). Returns the
-    :class:`ItemScore` and ``{"original": clip, stage: audio}`` for listening.
+    ``[T, M]`` (frame ``k`` centred on sample ``k * hop`` of ``wave``); ``score`` holds
+    the item's notes on that grid (both mel stages pass the excerpt's notes to the
+    vocoder, as ``render`` does). Returns the :class:`ItemScore` (log-CQT correlation and
+    log-spectral distance per stage) and ``{"original": clip, stage: audio}``.
     """
     n = excerpt_samples(seconds, wave.shape[0])
     if n == 0:
@@ -52,12 +58,14 @@ def score_item(item_id: str, instrument: str, wave: np.ndarray, mel: np.ndarray,
     start = loudest_excerpt(wave, n)
     clip = np.asarray(wave[start:start + n], np.float32)
     f0, nf = start // audio.HOP_LENGTH, n // audio.HOP_LENGTH
+    part = score.excerpt(f0, nf) if score is not None else None
     stages = {
         "mu_law": mu_law_round_trip(clip).astype(np.float32),
-        "ground_truth_mel": _vocode(vocoder, mel[f0:f0 + nf], n),
-        "predicted_mel": _vocode(vocoder, predicted[f0:f0 + nf], n),
+        "ground_truth_mel": _vocode(vocoder, mel[f0:f0 + nf], n, part),
+        "predicted_mel": _vocode(vocoder, predicted[f0:f0 + nf], n, part),
     }
-    corr = {stage: cqt_correlation(y, clip) for stage, y in stages.items()}
+    corr = {stage: {**cqt_correlation(y, clip), "lsd_db": log_spectral_distance(y, clip)}
+            for stage, y in stages.items()}
     score = ItemScore(item_id, instrument, start / audio.SAMPLE_RATE,
                       n / audio.SAMPLE_RATE, corr)
     return score, {"original": clip, **stages}

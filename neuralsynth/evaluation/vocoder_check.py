@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,6 +20,8 @@ import numpy as np
 from neuralsynth.audio import spectral as audio
 from neuralsynth.data.manifest import read_manifest
 from neuralsynth.evaluation.cqt import cqt_correlation
+from neuralsynth.midi.read import load_notes
+from neuralsynth.vocoders.score import Score
 
 
 @dataclasses.dataclass
@@ -73,11 +76,14 @@ def vocoder_check(dataset: str | os.PathLike, vocoders: dict[str, Any], *,
         start = loudest_excerpt(wave, n)
         clip = wave[start:start + n]
         mel = audio.mel_spectrogram(clip).numpy()
+        # The item's notes on the excerpt's frames, for vocoders that read the score.
+        whole = Score(load_notes(item.midi), audio.n_frames(wave.shape[0]))
+        score = whole.excerpt(start // audio.HOP_LENGTH, mel.shape[0])
         stages = {"mu_law": mu_law_round_trip(clip)}
         for name, voc in vocoders.items():
             if progress is not None:
                 progress(f"{item.id}: {name}")
-            stages[name] = np.asarray(voc.synthesize(mel), np.float32)[:clip.shape[0]]
+            stages[name] = np.asarray(voc.vocode(mel, score), np.float32)[:clip.shape[0]]
         corr = {stage: cqt_correlation(y, clip) for stage, y in stages.items()}
         scores.append(ItemScore(item.id, item.instrument, start / audio.SAMPLE_RATE,
                                 clip.shape[0] / audio.SAMPLE_RATE, corr))
@@ -99,9 +105,24 @@ def summarise(scores: list[ItemScore]) -> dict[str, Any]:
         for s in scores:
             per_inst.setdefault(s.instrument, []).append(s.correlation[stage]["mean"])
         octaves = np.array([s.correlation[stage]["per_octave"] for s in scores], np.float64)
-        out[stage] = {
-            "mean": float(np.mean([s.correlation[stage]["mean"] for s in scores])),
-            "per_instrument": {k: float(np.mean(v)) for k, v in sorted(per_inst.items())},
-            "per_octave": [float(v) for v in np.nanmean(octaves, axis=0)],
-        }
+        inst_octaves: dict[str, list] = {}
+        lsd: dict[str, list[float]] = {}
+        for s, row in zip(scores, octaves):
+            inst_octaves.setdefault(s.instrument, []).append(row)
+            if "lsd_db" in s.correlation[stage]:
+                lsd.setdefault(s.instrument, []).append(s.correlation[stage]["lsd_db"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)    # an octave silent everywhere
+            out[stage] = {
+                "mean": float(np.mean([s.correlation[stage]["mean"] for s in scores])),
+                "per_instrument": {k: float(np.mean(v)) for k, v in sorted(per_inst.items())},
+                "per_octave": [float(v) for v in np.nanmean(octaves, axis=0)],
+                "per_instrument_octave": {
+                    k: [float(x) for x in np.nanmean(np.array(v), axis=0)]
+                    for k, v in sorted(inst_octaves.items())},
+            }
+        if lsd:
+            out[stage]["lsd_db"] = float(np.mean([x for v in lsd.values() for x in v]))
+            out[stage]["lsd_db_per_instrument"] = {k: float(np.mean(v))
+                                                   for k, v in sorted(lsd.items())}
     return out

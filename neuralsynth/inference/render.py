@@ -3,7 +3,7 @@
     notes = load_notes(MIDI)                         # drums excluded
     X     = encoder.encode(notes, n_frames)          # [T, in_dim], T covers MIDI + tail
     S     = exp(model(X, timbre embedding))          # [T, 80] linear mel
-    wave  = vocoder.synthesize(S)                    # [T * 128] at 16 kHz
+    wave  = vocoder.vocode(S, Score(notes, T))       # [T * 128] at 16 kHz
 
 The work is :meth:`neuralsynth.inference.synth.Synth.render` (the Python API); this
 module adds the file: the output path is checked before anything is loaded, and the

@@ -33,6 +33,7 @@ from neuralsynth.inference.load import (
 )
 from neuralsynth.midi.read import MidiSource, load_notes
 from neuralsynth.timbre.spec import parse_timbre
+from neuralsynth.vocoders.score import Score
 from neuralsynth.vocoders.select import build_vocoder, vocoder_spec
 
 
@@ -128,7 +129,10 @@ class Synth:
 
         t0 = time.perf_counter()
         n_samples = mel.shape[0] * HOP_LENGTH
-        wave = _fit_length(synth.synthesize(mel), n_samples, HOP_LENGTH, spec["name"])
+        # The notes that made the piano roll, on the mel's frame grid: score-informed
+        # vocoders place partials with them, the others never see them.
+        score = Score(notes, mel.shape[0], HOP_LENGTH, SAMPLE_RATE)
+        wave = _fit_length(synth.vocode(mel, score), n_samples, HOP_LENGTH, spec["name"])
         if not np.all(np.isfinite(wave)):
             raise NeuralsynthError(f"vocoder '{spec['name']}' produced non-finite samples")
         peak = float(np.max(np.abs(wave))) if wave.size else 0.0

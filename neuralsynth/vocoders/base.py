@@ -1,14 +1,17 @@
-"""Vocoder: linear-magnitude mel spectrogram → waveform."""
+"""Vocoder: linear-magnitude mel spectrogram (and, for some, the notes) → waveform."""
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from neuralsynth.components.registry import Registry
+
+if TYPE_CHECKING:                  # listing the vocoders imports no more than this module
+    from neuralsynth.vocoders.score import Score
 
 
 class Vocoder(abc.ABC):
@@ -29,6 +32,11 @@ class Vocoder(abc.ABC):
     #: string, not the class, so rendering never imports training code.
     trainer: ClassVar[str | None] = None
 
+    #: True for a vocoder that reads the notes: ``vocode`` then passes them to
+    #: ``synthesize(mel, score=...)`` (a :class:`~neuralsynth.vocoders.score.Score`, or
+    #: None when the caller has no notes). False: ``synthesize(mel)`` is called as is.
+    uses_score: ClassVar[bool] = False
+
     #: Set by ``render`` when the user sees output: slow vocoders may then show a
     #: progress bar on stderr (fast ones ignore it).
     progress: bool = False
@@ -43,6 +51,20 @@ class Vocoder(abc.ABC):
     @abc.abstractmethod
     def synthesize(self, mel: np.ndarray) -> np.ndarray:
         """Waveform ``[T * hop_length]`` for mel ``[T, n_mels]``."""
+
+    def vocode(self, mel: np.ndarray, score: Score | None = None) -> np.ndarray:
+        """What callers use: ``synthesize`` with the notes if this vocoder reads them.
+
+        ``score`` describes the notes behind ``mel`` (same frame grid); vocoders with
+        ``uses_score = False`` never see it, so plugins written before scores existed
+        keep working unchanged.
+        """
+        if score is not None and score.n_frames != np.shape(mel)[0]:
+            raise ValueError(f"score has {score.n_frames} frames but the mel has "
+                             f"{np.shape(mel)[0]}")
+        if self.uses_score:
+            return self.synthesize(mel, score=score)
+        return self.synthesize(mel)
 
 
 VOCODERS = Registry("vocoder", base=Vocoder, group="neuralsynth.vocoders")

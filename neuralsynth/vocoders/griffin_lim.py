@@ -139,13 +139,20 @@ class GriffinLim(Vocoder):
                              f"({audio.N_MELS} mels, {audio.SAMPLE_RATE} Hz, hop "
                              f"{audio.HOP_LENGTH}), got {n_mels}, {sample_rate}, {hop_length}")
 
-    def reconstruct(self, magnitude: torch.Tensor, length: int) -> torch.Tensor:
-        """Waveform ``[length]`` whose STFT magnitude approximates ``magnitude [T, 513]``."""
+    def reconstruct(self, magnitude: torch.Tensor, length: int,
+                    phase: torch.Tensor | None = None) -> torch.Tensor:
+        """Waveform ``[length]`` whose STFT magnitude approximates ``magnitude [T, 513]``.
+
+        ``phase [T, 513]`` is the starting phase (default: random from ``seed``).
+        """
         cfg = self.config
         magnitude = magnitude.detach().to("cpu", torch.float32).contiguous()
         n = magnitude.shape[0]
-        gen = torch.Generator().manual_seed(int(cfg.seed))
-        phase = torch.rand(magnitude.shape, generator=gen) * (2.0 * np.pi)
+        if phase is None:
+            gen = torch.Generator().manual_seed(int(cfg.seed))
+            phase = torch.rand(magnitude.shape, generator=gen) * (2.0 * np.pi)
+        else:
+            phase = phase.detach().to("cpu", torch.float32)
         c = torch.polar(magnitude, phase)
         stft = _FrameSTFT(n)
         if n < 2 or cfg.n_iter == 0:

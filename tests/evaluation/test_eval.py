@@ -136,3 +136,41 @@ def test_cli_missing_checkpoint(tmp_path, small_dataset):
                      tmp_path / "r.json", *FAST)
     assert_one_line_error(result, 1, "not found")
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the log-spectral distance and a score-informed vocoder ----------------------------
+def test_json_and_table_have_the_log_spectral_distance(evaluated):
+    out, text = evaluated
+    corr = json.loads(out.read_text())["correlation"]
+    for stage in corr.values():
+        assert stage["lsd_db"] > 0 and set(stage["lsd_db_per_instrument"]) == INSTRUMENTS
+        assert len(next(iter(stage["per_instrument_octave"].values()))) == 7
+    assert "log-spectral distance" in text
+    # A vocoder on the true mel is nearer to the recording than one on a 40-step model's.
+    assert corr["ground_truth_mel"]["lsd_db"] < corr["predicted_mel"]["lsd_db"]
+
+
+def test_eval_gives_the_harmonic_vocoder_each_excerpts_notes(
+        tmp_path, trained_checkpoint, small_dataset, monkeypatch):
+    from neuralsynth.vocoders.harmonic.vocoder import HarmonicVocoder
+
+    seen = []
+    real = HarmonicVocoder.synthesize
+
+    def spy(self, mel, score=None):
+        seen.append((mel.shape[0], score))
+        return real(self, mel, score=score)
+
+    monkeypatch.setattr(HarmonicVocoder, "synthesize", spy)
+    out = tmp_path / "h.json"
+    result = run_cli(trained_checkpoint, "--data", small_dataset, "--json", out,
+                     "--vocoder", "harmonic", *FAST)
+    assert result.exit_code == 0, result.output
+    assert len(seen) == 4                  # 2 items x (ground-truth mel, predicted mel)
+    for n, score in seen:
+        assert score is not None and score.n_frames == n and len(score.notes) > 0
+        # Excerpt times: every note that sounds in the excerpt starts before its end.
+        assert score.notes.start.min() < n * 128 / 16000
+    data = json.loads(out.read_text())
+    assert data["vocoder"]["name"] == "harmonic"
+    assert data["correlation"]["ground_truth_mel"]["mean"] > 0.5

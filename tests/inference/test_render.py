@@ -271,3 +271,52 @@ def test_vocoder_options_parse_like_recipe_overrides():
     opts = parse_vocoder_opts(("momentum=1e-3", "n_iter=8", "power=1.5", "seed=0"))
     assert opts == {"momentum": 1e-3, "n_iter": 8, "power": 1.5, "seed": 0}
     assert isinstance(opts["momentum"], float)   # plain yaml.safe_load gives the str '1e-3'
+
+
+# -- the notes reach score-informed vocoders ---------------------------------------------
+def test_render_hands_the_pedalled_notes_to_a_score_vocoder(tmp_path, monkeypatch):
+    from neuralsynth.vocoders.harmonic.vocoder import HarmonicVocoder
+    from neuralsynth.vocoders.score import Score
+
+    seen: list[tuple[int, Score]] = []
+    real = HarmonicVocoder.synthesize
+
+    def spy(self, mel, score=None):
+        seen.append((mel.shape[0], score))
+        return real(self, mel, score=score)
+
+    monkeypatch.setattr(HarmonicVocoder, "synthesize", spy)
+    path = write_midi(tmp_path / "ped.mid", [(60, 0.0, 0.2, 90), (64, 0.5, 0.7, 90)],
+                      sustain=[(0.1, 1.5)])
+    result = render_midi(path, tmp_path / "h.wav", vocoder={"name": "harmonic"})
+    (n, score), = seen
+    assert score.n_frames == n and n * 128 == result.n_samples
+    assert list(score.notes.pitch) == [60, 64]
+    # The pedal holds both notes until it is lifted at 1.5 s.
+    assert np.allclose(score.notes.end, 1.5)
+    y = read(tmp_path / "h.wav")
+    assert np.all(np.isfinite(y)) and np.sqrt(np.mean(y ** 2)) > 1e-3
+
+
+def test_cli_renders_with_the_harmonic_vocoder(tmp_path, midi):
+    out = tmp_path / "h.flac"
+    result = CliRunner().invoke(cli, ["render", str(midi), "-o", str(out), "--vocoder",
+                                      "harmonic", "--vocoder-opt", "release=0.5"])
+    assert result.exit_code == 0, result.output
+    y = read(out)
+    assert y.shape[0] > 16000 and np.sqrt(np.mean(y ** 2)) > 1e-3
+
+
+def test_griffin_lim_gets_no_score(tmp_path, untrained_ckpt, midi, monkeypatch):
+    from neuralsynth.vocoders.griffin_lim import GriffinLim
+
+    calls = []
+    real = GriffinLim.synthesize
+
+    def spy(self, *args, **kwargs):
+        calls.append(kwargs)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(GriffinLim, "synthesize", spy)
+    render_midi(midi, tmp_path / "g.wav", model_path=untrained_ckpt)
+    assert calls == [{}]
