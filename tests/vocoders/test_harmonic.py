@@ -131,7 +131,7 @@ def test_noise_carries_what_the_partials_cannot():
     noisy[:, 1:6] += 0.02                         # a rumble below 400 Hz
     score = Score(_notes(rows), clean.shape[0])
     y0 = VOCODERS.build({"name": "harmonic"}).vocode(clean, score)
-    y1 = VOCODERS.build({"name": "harmonic"}).vocode(noisy, score)
+    y1 = VOCODERS.build({"name": "harmonic", "noise": 1}).vocode(noisy, score)
     y2 = VOCODERS.build({"name": "harmonic", "noise": 0}).vocode(noisy, score)
     low = slice(1, 6)
     m0, m1, m2 = (audio.mel_spectrogram(y).numpy()[:, low].mean() for y in (y0, y1, y2))
@@ -215,3 +215,21 @@ def test_score_excerpt_shifts_times():
     part = score.excerpt(125, 250)                    # 1.0 s .. 3.0 s
     assert list(part.notes.pitch) == [64, 60] and part.n_frames == 250
     assert part.notes.start[1] == pytest.approx(0.0)
+
+
+def test_the_floor_fills_the_gaps_above_1khz_only():
+    rows = [(45, 0.0, 1.9)]                                   # A2 = 110 Hz
+    mel = audio.mel_spectrogram(_tone(rows, 2.0)).numpy()
+    score = Score(_notes(rows), mel.shape[0])
+    freqs = np.fft.rfftfreq(1 << 15, 1 / SR)
+
+    def gap_level(floor: float, around: float) -> float:
+        y = VOCODERS.build({"name": "harmonic", "floor": floor}).vocode(mel, score)
+        seg = y[int(0.3 * SR):int(1.3 * SR)]
+        spec = np.abs(np.fft.rfft(seg * np.hanning(seg.shape[0]), n=1 << 15))
+        k = round(around / 110)
+        gap = (freqs > k * 110 + 45) & (freqs < k * 110 + 65)   # between two partials
+        return float(np.median(spec[gap]))
+
+    assert gap_level(0.2, 3000) > 1.5 * gap_level(0.0, 3000)
+    assert gap_level(0.2, 330) < 1.1 * gap_level(0.0, 330)
