@@ -20,9 +20,9 @@ from neuralsynth.audio.constants import HOP_LENGTH, SAMPLE_RATE
 #: Onsets fade in over this many samples (4 ms): a click-free start, still a sharp attack
 #: (2 ms spread the click into the lowest CQT octave; 8 ms blunted the attacks: LSD).
 FADE_IN = 64
-#: Partials quieter than this amplitude at both ends of a hop are skipped (-110 dBFS:
+#: Partials quieter than this amplitude at both ends of a hop are skipped (-100 dBFS:
 #: below the -100 dB floor of the features and of the log-CQT measure).
-SILENT = 3e-6
+SILENT = 1e-5
 
 
 @numba.njit(cache=True, nogil=True)

@@ -51,7 +51,7 @@ class HarmonicVocoder(Vocoder):
                                     "(pedal included) while the mel still has its energy")
         beta: float = param(2.0, "β of the divergence fitted to the mel: 2 least squares, "
                                  "1 Kullback-Leibler, 0 Itakura-Saito")
-        n_iter: int = param(3, "multiplicative updates per frame (warm-started)")
+        n_iter: int = param(2, "multiplicative updates per frame (warm-started)")
         correct: int = param(1, "analysis-by-synthesis passes: the partials' own mel is "
                                 "measured and their amplitudes rescaled to the fit's")
         inharmonicity: float = param(0.0, "scale of the piano inharmonicity curve "
@@ -126,7 +126,9 @@ class HarmonicVocoder(Vocoder):
         noise = NoiseStream(cfg.seed) if cfg.noise > 0 or cfg.floor > 0 else None
         carry: dict[int, np.ndarray] = {}
         # Two stages in two threads (numba and torch release the GIL): the fit of chunk
-        # k + 1 needs only the fit of chunk k, so it runs while chunk k is synthesised.
+        # k + 1 needs only the fit of chunk k, so it runs (with the chunk's noise, which
+        # balances the two threads) while chunk k is synthesised. Only the worker writes
+        # to ``out``.
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = None
             for c0 in range(0, n_frames, chunk):
@@ -137,10 +139,10 @@ class HarmonicVocoder(Vocoder):
                 layout = chunk_layout(spans, c0, part.shape[0], carry)
                 knots, model = self._fit(part, layout)
                 carry = layout.carry_out(knots, spans, c1)
+                hiss = self._noise(noise, part, model, c1 - c0)
                 if pending is not None:
                     pending.result()
-                pending = pool.submit(self._render, out, noise, part, layout, knots, model,
-                                      c1 - c0)
+                pending = pool.submit(self._render, out, hiss, layout, knots, model, c1 - c0)
             if pending is not None:
                 pending.result()
         if noise is not None:
@@ -168,10 +170,20 @@ class HarmonicVocoder(Vocoder):
                   int(self.config.n_iter), knots, model)
         return knots, model
 
-    def _render(self, out: np.ndarray, noise: NoiseStream | None, mel: np.ndarray,
+    def _noise(self, noise: NoiseStream | None, mel: np.ndarray, model: np.ndarray,
+               n_hops: int) -> tuple[int, np.ndarray] | None:
+        """The chunk's noise (residual and floor) and the sample where it starts."""
+        if noise is None:
+            return None
+        residual = np.maximum(mel[:n_hops] - model[:n_hops], 0.0) * self.config.noise
+        floor = mel[:n_hops] * (self.config.floor * _FLOOR_SHAPE)
+        hiss = noise.push(np.sqrt(residual * residual + floor * floor))
+        return noise.emitted - hiss.shape[0], hiss
+
+    def _render(self, out: np.ndarray, hiss: tuple[int, np.ndarray] | None,
                 lay: ChunkLayout, knots: np.ndarray, model: np.ndarray, n_hops: int) -> None:
-        """Add the chunk's partials (with the correction passes) and its residual noise
-        to ``out``; chunks arrive in order."""
+        """Add the chunk's partials (with the correction passes) and its noise to
+        ``out``; chunks arrive in order."""
         wave = np.zeros(0, np.float32)
         for attempt in range(int(self.config.correct) + 1):
             if attempt:
@@ -185,12 +197,9 @@ class HarmonicVocoder(Vocoder):
                          lay.max_part)
         first = lay.c0 * HOP_LENGTH
         out[first:first + wave.shape[0]] += wave
-        if noise is not None:
-            residual = np.maximum(mel[:n_hops] - model[:n_hops], 0.0) * self.config.noise
-            floor = mel[:n_hops] * (self.config.floor * _FLOOR_SHAPE)
-            hiss = noise.push(np.sqrt(residual * residual + floor * floor))
-            done = noise.emitted - hiss.shape[0]
-            out[done:done + hiss.shape[0]] += hiss
+        if hiss is not None:
+            start, samples = hiss
+            out[start:start + samples.shape[0]] += samples
 
 
 #: Frames at each chunk edge left uncorrected: their analysis window reaches into the
