@@ -67,4 +67,16 @@ class Vocoder(abc.ABC):
         return self.synthesize(mel)
 
 
+def require_standard_features(vocoder: Vocoder) -> None:
+    """ValueError unless ``vocoder`` was built for the features of :mod:`neuralsynth.audio`
+    (80 mels, 16 kHz, hop 128): for vocoders whose tables and STFTs assume them."""
+    from neuralsynth.audio.constants import HOP_LENGTH, N_MELS, SAMPLE_RATE
+
+    got = (vocoder.n_mels, vocoder.sample_rate, vocoder.hop_length)
+    if got != (N_MELS, SAMPLE_RATE, HOP_LENGTH):
+        raise ValueError(f"{type(vocoder).__name__} supports the neuralsynth.audio features "
+                         f"only ({N_MELS} mels, {SAMPLE_RATE} Hz, hop {HOP_LENGTH}), got "
+                         f"{got[0]}, {got[1]}, {got[2]}")
+
+
 VOCODERS = Registry("vocoder", base=Vocoder, group="neuralsynth.vocoders")

@@ -23,7 +23,7 @@ import torch
 from neuralsynth.audio import spectral as audio
 from neuralsynth.audio.mel_inversion import mel_to_linear
 from neuralsynth.components.params import ensure_valid, param
-from neuralsynth.vocoders.base import Vocoder
+from neuralsynth.vocoders.base import Vocoder, require_standard_features
 
 _EPS = 1e-8
 _N_FFT, _HOP = audio.N_FFT, audio.HOP_LENGTH
@@ -132,12 +132,7 @@ class GriffinLim(Vocoder):
                  hop_length: int = 128):
         super().__init__(config, n_mels=n_mels, sample_rate=sample_rate, hop_length=hop_length)
         ensure_valid("vocoder", config)
-        if (n_mels, sample_rate, hop_length) != (audio.N_MELS, audio.SAMPLE_RATE,
-                                                 audio.HOP_LENGTH):
-            # The mel inversion and the STFT assume the neuralsynth.audio features.
-            raise ValueError(f"griffin_lim supports the neuralsynth.audio features only "
-                             f"({audio.N_MELS} mels, {audio.SAMPLE_RATE} Hz, hop "
-                             f"{audio.HOP_LENGTH}), got {n_mels}, {sample_rate}, {hop_length}")
+        require_standard_features(self)    # the mel inversion and the STFT assume them
 
     def reconstruct(self, magnitude: torch.Tensor, length: int,
                     phase: torch.Tensor | None = None) -> torch.Tensor:

@@ -21,7 +21,7 @@ import numpy as np
 from neuralsynth.audio.constants import HOP_LENGTH, N_MELS, SAMPLE_RATE
 from neuralsynth.components.params import ensure_valid, param
 from neuralsynth.errors import UsageError
-from neuralsynth.vocoders.base import Vocoder
+from neuralsynth.vocoders.base import Vocoder, require_standard_features
 from neuralsynth.vocoders.harmonic.amplitudes import (
     fit_knots,
     scale_knots,
@@ -99,10 +99,7 @@ class HarmonicVocoder(Vocoder):
                  hop_length: int = 128):
         super().__init__(config, n_mels=n_mels, sample_rate=sample_rate, hop_length=hop_length)
         ensure_valid("vocoder", config)
-        if (n_mels, sample_rate, hop_length) != (N_MELS, SAMPLE_RATE, HOP_LENGTH):
-            raise ValueError(f"harmonic supports the neuralsynth.audio features only "
-                             f"({N_MELS} mels, {SAMPLE_RATE} Hz, hop {HOP_LENGTH}), got "
-                             f"{n_mels}, {sample_rate}, {hop_length}")
+        require_standard_features(self)    # the response tables assume them
         sinusoid_response()          # the one-off table (0.6 s), here rather than mid-render
         self._cum = window_coverage_table()
 
