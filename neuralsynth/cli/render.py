@@ -81,9 +81,10 @@ class ModelOption(click.Option):
                    "';'). Default: piano, or the model's first instrument if it has no "
                    "piano. See docs/timbre.md.")
 @click.option("--vocoder", "vocoder", default=None, metavar="NAME",
-              help="Vocoder to turn the mel spectrogram into audio (see `neuralsynth "
-                   "components vocoder`). Default: the checkpoint recipe's vocoder, "
-                   "else griffin_lim.")
+              help="Vocoder to turn the mel spectrogram into audio: griffin_lim, "
+                   "harmonic (score-informed: partials at the notes' harmonics), wavenet "
+                   "or a plugin's (see `neuralsynth components vocoder`). Default: the "
+                   "checkpoint recipe's vocoder, else griffin_lim.")
 @click.option("--vocoder-opt", "vocoder_opts", multiple=True, metavar="KEY=VALUE",
               help="A vocoder parameter, repeatable (e.g. --vocoder-opt n_iter=64, "
                    "--vocoder-opt kernel=cpu).")
