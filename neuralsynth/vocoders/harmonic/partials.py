@@ -33,13 +33,15 @@ _TOP = 0.49
 @functools.lru_cache(maxsize=1)
 def sinusoid_response() -> np.ndarray:
     """``[513 * 16 + 1, 80]``: mel of a unit-amplitude cosine at ``i / 16`` STFT bins."""
+    import torch
+
     from neuralsynth.audio.spectral import mel_filterbank
 
     freqs = np.arange(0, (N_FFT // 2) * _SUBBINS + 1) / _SUBBINS * SAMPLE_RATE / N_FFT
     n = np.arange(N_FFT)
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / N_FFT)
     table = np.empty((freqs.shape[0], N_MELS))
-    fb = mel_filterbank(dtype=__import__("torch").float64).numpy()
+    fb = mel_filterbank(dtype=torch.float64).numpy()
     for start in range(0, freqs.shape[0], 1024):        # 1024 sinusoids at a time: 8 MB
         f = freqs[start:start + 1024]
         spec = np.abs(np.fft.rfft(window * np.cos(2.0 * np.pi * f[:, None] * n / SAMPLE_RATE)))

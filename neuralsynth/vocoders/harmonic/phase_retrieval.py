@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from neuralsynth.audio import spectral as audio
+from neuralsynth.vocoders.harmonic.residual import band_share
 
 
 def griffin_lim_from(wave: np.ndarray, mel: np.ndarray, n_iter: int) -> np.ndarray:
@@ -27,8 +28,7 @@ def griffin_lim_from(wave: np.ndarray, mel: np.ndarray, n_iter: int) -> np.ndarr
     fb = audio.mel_filterbank(dtype=torch.float64)                            # [80, 513]
     have = mag @ fb.T
     gain = torch.from_numpy(np.asarray(mel, np.float64)) / have.clamp_min(1e-12)
-    share = fb / fb.sum(dim=0, keepdim=True).clamp_min(1e-30)
-    mag = mag * (gain.clamp(0.0, 1e3) @ share)
+    mag = mag * (gain.clamp(0.0, 1e3) @ torch.from_numpy(band_share()))
     gl = GriffinLim(GriffinLim.Config(n_iter=int(n_iter)))
     with torch.no_grad():
         y = gl.reconstruct(mag.float(), n * audio.HOP_LENGTH, phase=spec.angle().float())

@@ -30,14 +30,23 @@ _W2 = float(np.sum((0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)) **
 _NOISE_GAIN = float(np.sqrt(_W2 / HOP_LENGTH * _W2 / N_FFT) * np.sqrt(np.pi) / 2.0)
 
 
+def band_share() -> np.ndarray:
+    """``[80, 513]`` float64: each STFT bin's split over the mel bands that cover it, in
+    proportion to their filter weights (columns sum to 1 where any band covers the bin).
+    ``per_band @ band_share()`` spreads per-band values back over the bins."""
+    from neuralsynth.audio.spectral import mel_filterbank
+
+    fb = mel_filterbank(dtype=torch.float64).numpy()
+    return fb / np.maximum(fb.sum(axis=0, keepdims=True), 1e-30)
+
+
 def _spread_matrix() -> np.ndarray:
     """``[80, 513]``: band value → STFT magnitude of flat noise with that mel value."""
     from neuralsynth.audio.spectral import mel_filterbank
 
     fb = mel_filterbank(dtype=torch.float64).numpy()                 # [80, 513]
-    share = fb / np.maximum(fb.sum(axis=0, keepdims=True), 1e-30)    # bins split over bands
     # A flat magnitude x gives band m the value x * sum(fb[m]); divide that back out.
-    return (share / fb.sum(axis=1, keepdims=True)).astype(np.float32)
+    return (band_share() / fb.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 class NoiseStream:
