@@ -37,12 +37,13 @@ class Score:
 
     def excerpt(self, first_frame: int, n_frames: int) -> "Score":
         """The score of frames ``[first_frame, first_frame + n_frames)``, times shifted so
-        that ``first_frame`` is time 0; notes that end before it or start after are
-        dropped (a note that started earlier keeps its negative start)."""
+        that ``first_frame`` is time 0; notes that start after it are dropped. Notes that
+        ended before it are kept (with negative times): how long a release rings is the
+        vocoder's business, and it drops the notes that are silent by then."""
         t0 = first_frame / self.frame_rate
         t1 = (first_frame + n_frames) / self.frame_rate
         n = self.notes
-        keep = (n.end > t0 - 10.0) & (n.start < t1)   # 10 s: any release still sounding
+        keep = n.start < t1
         shifted = Notes(start=n.start[keep] - t0, end=n.end[keep] - t0,
                         pitch=n.pitch[keep], velocity=n.velocity[keep],
                         program=n.program[keep])
