@@ -43,11 +43,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt --no-build-isolation -e ".[dev]"
 	touch $(STAMP)
 
-# The main job: each bundled example as piano, organ, trumpet, a 30/70 piano-organ mix
-# and a morph from piano to organ, with the bundled default model and Griffin-Lim.
+# The main job: each bundled étude as piano, organ, trumpet, a 30/70 piano-organ mix
+# and a morph from piano to organ, with the bundled default model and Griffin-Lim; the
+# multi-track quartet with a timbre per track, by General MIDI program and by rules.
 demo: setup
 	@mkdir -p $(OUT)
-	@for m in $(EXAMPLES)/*.mid; do n=$$(basename $$m .mid); \
+	@$(BIN)/neuralsynth render $(EXAMPLES)/quartet.mid --gm -o $(OUT)/quartet-gm.wav --quiet
+	@echo "  $(OUT)/quartet-gm.wav  (--gm: a timbre per track by its GM program)"
+	@$(BIN)/neuralsynth render $(EXAMPLES)/quartet.mid --track Piano=organ \
+	  --track program:32-39=pizzicato_strings --timbre trumpet -o $(OUT)/quartet-rules.wav --quiet
+	@echo "  $(OUT)/quartet-rules.wav  (--track rules, trumpet for the rest)"
+	@for m in $(EXAMPLES)/etude_*.mid; do n=$$(basename $$m .mid); \
 	  for t in piano organ trumpet piano:0.3,organ:0.7 piano@0s,organ@20s; do \
 	    f=$(OUT)/$$n-$$(echo $$t | tr ':,@' '-_-').wav; \
 	    $(BIN)/neuralsynth render $$m --timbre $$t -o $$f --quiet || exit 1; \
@@ -63,7 +69,7 @@ model: setup sysdeps-full
 	$(BIN)/neuralsynth data corpus --hours 10.5 --timeout 60 --out $(CORPUS)
 	$(BIN)/neuralsynth data synth $(CORPUS) --instruments paper --val-fraction 0.1 \
 	  --soundfont $(SOUNDFONT_FULL) --out $(DATA10)
-	$(BIN)/neuralsynth train recipes/mel2mel_10inst_cpu.yaml -o data.dataset=$(DATA10) --resume
+	$(BIN)/neuralsynth train recipes/mel2mel_10inst_cpu.yaml --set data.dataset=$(DATA10) --resume
 	$(BIN)/neuralsynth export $(RUN10)/best.pt -o neuralsynth/assets/models/default.pt --half \
 	  --name mel2mel_10inst_cpu
 
@@ -71,7 +77,7 @@ model: setup sysdeps-full
 # Render with it: neuralsynth render song.mid -o song.wav --vocoder-model vocoder.pt
 vocoder: setup
 	@test -f $(DATA10)/manifest.json || { echo "error: $(DATA10) missing; run make model first"; exit 1; }
-	$(BIN)/neuralsynth train recipes/wavenet_vocoder_cpu.yaml -o data.dataset=$(DATA10) --resume
+	$(BIN)/neuralsynth train recipes/wavenet_vocoder_cpu.yaml --set data.dataset=$(DATA10) --resume
 	$(BIN)/neuralsynth export runs/wavenet_vocoder_cpu/best.pt -o vocoder.pt
 
 clean:

@@ -2,8 +2,9 @@
 
 - ``models/*.pt``: bundled models; ``default.pt`` is what ``render`` uses without
   ``--model`` (see :func:`neuralsynth.inference.load.default_model_path`).
-- ``examples/*.mid``: ``etude_1.mid`` … ``etude_3.mid``, short piano études written by
-  ``examples/compose.py`` (seeds 100-102) in the source repository: generated, not
+- ``examples/*.mid``: ``quartet.mid`` (five named tracks on GM programs, drums included;
+  ``examples/compose_tracks.py``) and ``etude_1.mid`` … ``etude_3.mid``, short piano
+  études written by ``examples/compose.py`` (seeds 100-102) in the source repository: generated, not
   transcribed, so they are free to ship. They give a fresh install something to render::
 
       neuralsynth examples                      # list them with their paths

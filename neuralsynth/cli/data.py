@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+from neuralsynth.cli.options import QUIET, VERBOSE, say, verbosity_options
 
-@click.group()
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def data() -> None:
     """Build and inspect Mel2Mel training datasets.
 
@@ -21,7 +23,29 @@ def _split_names(values: tuple[str, ...]) -> list[str]:
     return [n.strip() for v in values for n in v.split(",") if n.strip()]
 
 
-@data.command("synth")
+def _show_synth_settings(sources: tuple[str, ...], names: list[str], out_dir: str,
+                         soundfont: str | None, val_fraction: float, workers: int,
+                         seed: int) -> None:
+    """What ``data synth -v`` prints before rendering: every input, resolved."""
+    import os
+    from pathlib import Path
+
+    from neuralsynth.data.midi_files import discover_midi
+    from neuralsynth.data.soundfont import find_soundfont
+    from neuralsynth.midi.instruments import expand_instruments
+
+    resolved = expand_instruments(names)
+    files = discover_midi(sources)
+    lines = [f"instruments ({len(resolved)}): {', '.join(resolved)}",
+             f"soundfont: {find_soundfont(soundfont).resolve()}",
+             f"MIDI files: {len(files)} found in {', '.join(sources)}",
+             f"output: {Path(out_dir).resolve()}",
+             f"validation share {val_fraction:g}, split seed {seed}, workers "
+             f"{workers or os.cpu_count()}"]
+    click.echo("\n".join(lines), err=True)
+
+
+@data.command("synth", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("sources", nargs=-1, required=True, type=click.Path())
 @click.option("--instruments", "-i", multiple=True, required=True, metavar="NAMES",
               help="comma-separated instruments (canonical names, aliases or GM program "
@@ -38,36 +62,44 @@ def _split_names(values: tuple[str, ...]) -> list[str]:
               help="parallel render processes (0: one per CPU core)")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="seed of the train/validation split")
-@click.option("--progress/--no-progress", default=True, help="show a progress bar")
+@click.option("--progress/--no-progress", default=True,
+              help="show a progress bar (never with -q)")
+@verbosity_options
 def synth(sources: tuple[str, ...], instruments: tuple[str, ...], out_dir: str,
           soundfont: str | None, val_fraction: float, workers: int, seed: int,
-          progress: bool) -> None:
+          progress: bool, verbosity: int) -> None:
     """Render MIDI files (or directories of them) with every instrument.
 
     Each piece is played once per instrument with FluidSynth and stored as 16 kHz mono
     WAV next to a copy of the MIDI file; manifest.json lists the items and their
     train/validation split (by piece). Rerunning the command skips items that already
-    exist, so an interrupted run can simply be started again.
+    exist, so an interrupted run can simply be started again. With -v: the resolved
+    instruments, SoundFont, MIDI files and output directory first; with -q: nothing but
+    errors.
     """
     from neuralsynth.data.synth import synthesize_dataset
     from neuralsynth.errors import DataError, require_extra
 
     require_extra("fluidsynth", "data", "neuralsynth data synth")
-    report = synthesize_dataset(sources, _split_names(instruments), out_dir,
+    names = _split_names(instruments)
+    if verbosity >= VERBOSE:
+        _show_synth_settings(sources, names, out_dir, soundfont, val_fraction, workers, seed)
+    report = synthesize_dataset(sources, names, out_dir,
                                 soundfont=soundfont, val_fraction=val_fraction,
-                                workers=workers or None, seed=seed, progress=progress,
-                                log=lambda msg: click.echo(msg, err=True))
+                                workers=workers or None, seed=seed,
+                                progress=progress and verbosity > QUIET,
+                                log=lambda msg: say(verbosity, msg, err=True))
     for path, reason in report.bad_midi:
-        click.echo(f"skipped MIDI: {reason}", err=True)
+        say(verbosity, f"skipped MIDI: {reason}", err=True)
     if report.rendered:
-        click.echo(f"rendered {report.rendered} items ({report.audio_seconds:.1f} s of audio) "
-                   f"in {report.wall_seconds:.1f} s with {report.workers} worker"
-                   f"{'s' if report.workers != 1 else ''}: "
-                   f"{report.realtime_factor:.0f}x real time per worker, "
-                   f"{report.throughput:.0f}x overall")
+        say(verbosity, f"rendered {report.rendered} items ({report.audio_seconds:.1f} s of "
+                       f"audio) in {report.wall_seconds:.1f} s with {report.workers} worker"
+                       f"{'s' if report.workers != 1 else ''}: "
+                       f"{report.realtime_factor:.0f}x real time per worker, "
+                       f"{report.throughput:.0f}x overall")
     if report.reused:
-        click.echo(f"kept {report.reused} items rendered earlier")
-    click.echo(f"wrote {report.manifest} ({report.n_items} items)")
+        say(verbosity, f"kept {report.reused} items rendered earlier")
+    say(verbosity, f"wrote {report.manifest} ({report.n_items} items)")
     if report.failed:
         for item_id, reason in report.failed:
             click.echo(f"failed: {item_id}: {reason}", err=True)
@@ -75,7 +107,7 @@ def synth(sources: tuple[str, ...], instruments: tuple[str, ...], out_dir: str,
                         f"the manifest lists the others")
 
 
-@data.command("corpus")
+@data.command("corpus", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False),
               help="directory for the MIDI files (one folder per collection)")
 @click.option("--hours", type=float, default=None,
@@ -98,12 +130,13 @@ def synth(sources: tuple[str, ...], instruments: tuple[str, ...], out_dir: str,
               help="seed of the piece order and the humanisation")
 @click.option("--workers", "-j", type=click.IntRange(min=0), default=0,
               help="parallel processes (0: one per CPU core)")
-@click.option("--progress/--no-progress", default=True, help="show a progress bar")
-@click.option("--verbose", "-v", is_flag=True, help="list every skipped score as it happens")
+@click.option("--progress/--no-progress", default=True,
+              help="show a progress bar (never with -q)")
+@verbosity_options
 def corpus(out_dir: str, hours: float | None, collections: str | None, max_minutes: float,
            timeout: float, humanize: bool,
            timing_jitter: float, velocity_jitter: float, seed: int, workers: int,
-           progress: bool, verbose: bool) -> None:
+           progress: bool, verbosity: int) -> None:
     """Export music21's bundled score corpus as MIDI files to train on.
 
     Scores are taken round-robin across the collections (Bach chorales, Palestrina,
@@ -112,7 +145,8 @@ def corpus(out_dir: str, hours: float | None, collections: str | None, max_minut
     (default) each piece gets its own tempo, rubato, dynamics and timing jitter.
     Scores music21 cannot convert are skipped and counted. Needs music21
     (pip install 'neuralsynth[data]'). Rerunning with the same settings keeps the
-    files already written.
+    files already written. With -v: the resolved settings first and every skipped
+    score as it happens; with -q: nothing but errors.
     """
     import dataclasses
 
@@ -127,38 +161,60 @@ def corpus(out_dir: str, hours: float | None, collections: str | None, max_minut
         settings = dataclasses.replace(Humanize(), timing_jitter=timing_jitter,
                                        velocity_jitter=velocity_jitter)
     names = [c.strip() for c in collections.split(",") if c.strip()] if collections else None
+    if verbosity >= VERBOSE:
+        import os
+        from pathlib import Path
+
+        click.echo("\n".join([
+            f"output: {Path(out_dir).resolve()}",
+            f"collections: {', '.join(names) if names else 'all but demos, theoryExercises'}",
+            f"hours: {hours if hours is not None else 'all'}; pieces cut at {max_minutes:g} "
+            f"min; conversion timeout {timeout:g} s",
+            "humanize: " + (f"timing jitter {timing_jitter:g} s, velocity jitter "
+                            f"{velocity_jitter:g}" if settings else "off"),
+            f"seed {seed}, workers {workers or os.cpu_count()}"]), err=True)
     report = export_corpus(out_dir, hours=hours, collections=names, seed=seed,
                            humanized=settings, max_minutes=max_minutes, timeout=timeout,
-                           workers=workers or None, progress=progress,
-                           log=(lambda m: click.echo(m, err=True)) if verbose else
-                           (lambda m: None))
+                           workers=workers or None, progress=progress and verbosity > QUIET,
+                           log=lambda m: say(verbosity, m, level=VERBOSE, err=True))
     by_collection: dict[str, float] = {}
     for f in report.files:
         by_collection[f["collection"]] = by_collection.get(f["collection"], 0.0) + f["seconds"]
     for name, seconds in sorted(by_collection.items(), key=lambda kv: -kv[1]):
-        click.echo(f"  {name:20s} {seconds / 3600:6.2f} h")
-    click.echo(f"wrote {len(report.files)} MIDI files ({report.seconds / 3600:.2f} h of music"
-               f"{f', {report.reused} kept from before' if report.reused else ''}) to "
-               f"{report.out_dir} in {report.wall_seconds:.0f} s; skipped "
-               f"{len(report.failed)} score(s) music21 could not convert "
-               f"(listed in {report.out_dir / 'corpus.json'})")
+        say(verbosity, f"  {name:20s} {seconds / 3600:6.2f} h")
+    say(verbosity, f"wrote {len(report.files)} MIDI files ({report.seconds / 3600:.2f} h of "
+                   f"music{f', {report.reused} kept from before' if report.reused else ''}) "
+                   f"to {report.out_dir} in {report.wall_seconds:.0f} s; skipped "
+                   f"{len(report.failed)} score(s) music21 could not convert "
+                   f"(listed in {report.out_dir / 'corpus.json'})")
 
 
-@data.command("info")
+@data.command("info", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("dataset", type=click.Path())
-def info(dataset: str) -> None:
-    """Check a dataset directory and summarise it per split and instrument."""
+@verbosity_options
+def info(dataset: str, verbosity: int) -> None:
+    """Check a dataset directory and summarise it per split and instrument.
+
+    With -v: the manifest file and, per instrument, the minutes in each split; with -q:
+    only the check (exit code 1 and the problem when the dataset is broken).
+    """
     from neuralsynth.data.manifest import read_manifest
 
     manifest = read_manifest(dataset)
-    click.echo(f"{manifest.root}: {len(manifest.items)} items, "
-               f"{len(manifest.instruments)} instruments, {manifest.sample_rate} Hz")
+    say(verbosity, f"manifest: {(manifest.root / 'manifest.json').resolve()}", level=VERBOSE)
+    say(verbosity, f"{manifest.root}: {len(manifest.items)} items, "
+                   f"{len(manifest.instruments)} instruments, {manifest.sample_rate} Hz")
     for split in ("train", "val"):
         items = [it for it in manifest.items if it.split == split]
         pieces = {it.midi for it in items}
         seconds = sum(it.seconds or 0.0 for it in items)
-        click.echo(f"  {split:5s} {len(pieces):5d} pieces {len(items):6d} items "
-                   f"{seconds / 60:8.1f} min")
+        say(verbosity, f"  {split:5s} {len(pieces):5d} pieces {len(items):6d} items "
+                       f"{seconds / 60:8.1f} min")
     for inst in manifest.instruments:
-        n = sum(1 for it in manifest.items if it.instrument == inst)
-        click.echo(f"  {inst}: {n} items")
+        mine = [it for it in manifest.items if it.instrument == inst]
+        detail = ""
+        if verbosity >= VERBOSE:
+            minutes = {split: sum(it.seconds or 0.0 for it in mine if it.split == split) / 60
+                       for split in ("train", "val")}
+            detail = f" (train {minutes['train']:.1f} min, val {minutes['val']:.1f} min)"
+        say(verbosity, f"  {inst}: {len(mine)} items{detail}")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import click
+
+from neuralsynth.cli.options import QUIET, VERBOSE, device_option, say, verbosity_options
 
 
 def _check_outputs(json_out: Path | None, map_out: Path | None) -> None:
@@ -86,13 +89,16 @@ def _map_summary(result, path: Path) -> str:
               help="Embedding map: the MIDI file rendered at each point (default: a "
                    "built-in 0.5 s C-major arpeggio over C3-C6; longer probes cost "
                    "proportionally more).")
-@click.option("--device", "device", type=click.Choice(["cpu", "cuda", "auto"]),
-              default="auto", show_default=True, help="Where to run the model.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@device_option(help="Where to run the model: auto (cuda when available), cpu, cuda or "
+                    "cuda:N.")
+@click.option("--progress/--no-progress", default=True,
+              help="Show progress bars (never with -q).")
+@verbosity_options
 def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
                  seconds: float, vocoder: str | None, vocoder_opts: tuple[str, ...],
                  vocoder_model: Path | None, json_out: Path | None, map_out: Path | None,
-                 grid: int, probe: Path | None, device: str, quiet: bool) -> None:
+                 grid: int, probe: Path | None, device: str, progress: bool,
+                 verbosity: int) -> None:
     """Evaluate the model CKPT (a checkpoint, an exported model, or `default` for the
     model shipped with neuralsynth).
 
@@ -100,7 +106,9 @@ def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
     Pearson correlation of log-CQTs between the original audio and three stages (µ-law
     round trip, ground-truth mel -> vocoder, predicted mel -> vocoder), per octave and
     per instrument. With --embedding-map: spectral centroid and energy of a probe
-    rendered all over the timbre space. See docs/evaluation.md.
+    rendered all over the timbre space. See docs/evaluation.md. With -v: the resolved
+    model, device, vocoder and outputs first, and the time of each stage; with -q:
+    only the files (nothing printed but errors).
 
     \b
     Examples:
@@ -143,7 +151,24 @@ def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
             raise UsageError("CKPT 'default': no bundled default model is installed")
     else:
         path = Path(ckpt)
-    loaded = load_trained_model(path, device=resolve_device(device))
+    dev = resolve_device(device)
+    progress = progress and verbosity > QUIET
+    started = time.perf_counter()
+    loaded = load_trained_model(path, device=dev)
+    if verbosity >= VERBOSE:
+        click.echo("\n".join([
+            f"model: {Path(path).resolve()} ({len(loaded.instruments)} instruments, "
+            f"{loaded.model.embedding_dim}-D timbre space); loaded in "
+            f"{time.perf_counter() - started:.2f} s",
+            f"device: {dev} (asked: {device})",
+            "vocoder: " + (str(spec) if spec is not None
+                           else "the checkpoint recipe's, else griffin_lim")
+            + (f", options {opts}" if opts else ""),
+            f"dataset: {data.resolve()} (split {split}, "
+            f"{pieces if pieces is not None else 'all'} pieces, {seconds:g} s excerpts)"
+            if data is not None else "dataset: none",
+            f"outputs: {', '.join(os.fspath(p.resolve()) for p in (json_out, map_out) if p)}"
+            if json_out or map_out else "outputs: none (printed only)"]), err=True)
     if map_out is not None:
         if loaded.model.embedding_dim < 2:
             raise UsageError(f"the embedding map needs a timbre space of 2 or more "
@@ -157,12 +182,15 @@ def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
         from neuralsynth.evaluation.eval_report import format_eval, write_eval
         from neuralsynth.evaluation.evaluate import evaluate
 
+        started = time.perf_counter()
         result = evaluate(loaded, data, split=split, pieces=pieces, seconds=seconds,
-                          vocoder=spec, vocoder_options=opts, progress=not quiet)
-        click.echo(format_eval(result))
+                          vocoder=spec, vocoder_options=opts, progress=progress)
+        say(verbosity, f"dataset evaluation took {time.perf_counter() - started:.1f} s",
+            level=VERBOSE, err=True)
+        say(verbosity, format_eval(result))
         if json_out is not None:
             written = write_eval(result, json_out)
-            click.echo("wrote " + ", ".join(os.fspath(p) for p in written))
+            say(verbosity, "wrote " + ", ".join(os.fspath(p) for p in written))
     if map_out is not None:
         from neuralsynth.evaluation.embedding_map import (
             embedding_map,
@@ -171,11 +199,12 @@ def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
         )
 
         if loaded.model.embedding_dim == 2:
-            result = embedding_map(loaded, grid=grid, probe=probe, progress=not quiet)
+            result = embedding_map(loaded, grid=grid, probe=probe,
+                                   progress=progress)
         else:
             result = embedding_projection(loaded, n_points=min(grid * grid, 4096),
-                                          probe=probe, progress=not quiet)
+                                          probe=probe, progress=progress)
         write_map_png(result, map_out)
         if data is not None:
-            click.echo("")
-        click.echo(_map_summary(result, map_out))
+            say(verbosity, "")
+        say(verbosity, _map_summary(result, map_out))

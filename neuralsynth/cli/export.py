@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from neuralsynth.cli.options import VERBOSE, say, verbosity_options
+
 
 @click.command(short_help="Write a slim, inference-only copy of a checkpoint.",
                context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,7 +23,9 @@ import click
 @click.option("--name", "name", default=None, metavar="NAME",
               help="Name recorded in the file and shown by `neuralsynth info` "
                    "(default: the recipe's name).")
-def export(checkpoint: Path, output: Path, half: bool, name: str | None) -> None:
+@verbosity_options
+def export(checkpoint: Path, output: Path, half: bool, name: str | None,
+           verbosity: int) -> None:
     """Export CHECKPOINT (a best.pt or last.pt from `neuralsynth train`) as a model
     file holding only what rendering needs.
 
@@ -33,7 +37,8 @@ def export(checkpoint: Path, output: Path, half: bool, name: str | None) -> None
     (train.task: vocoder) export the same way, for `render --vocoder-model`.
 
     A file placed at neuralsynth/assets/models/default.pt in the package becomes the model
-    `neuralsynth render` uses without --model.
+    `neuralsynth render` uses without --model. With -v: the resolved paths and settings
+    first, and the time taken; with -q: nothing but errors.
 
     \b
     Examples:
@@ -42,13 +47,20 @@ def export(checkpoint: Path, output: Path, half: bool, name: str | None) -> None
           --half --name mel2mel-10inst
       neuralsynth info small.pt
     """
+    import time
+
     from neuralsynth.inference.export import export_model
     from neuralsynth.inference.info import format_size
 
+    say(verbosity, f"checkpoint: {checkpoint.resolve()}\noutput: {output.resolve()}\n"
+                   f"weights: {'float16' if half else 'float32'}; name: "
+                   f"{name or '(the recipe name)'}", level=VERBOSE, err=True)
+    start = time.perf_counter()
     result = export_model(checkpoint, output, half=half, name=name)
     val = f"{result.val_loss:.5f}" if result.val_loss is not None else "n/a"
-    click.echo(f"wrote {result.out_path} ({format_size(result.size_bytes)}, "
-               f"{result.size_bytes / max(result.source_size_bytes, 1):.0%} of the "
-               f"checkpoint; {result.n_parameters:,} parameters as {result.dtype})")
-    click.echo(f"model '{result.name}': step {result.step}, validation loss {val}; "
-               f"instruments: {', '.join(result.instruments)}")
+    say(verbosity, f"wrote {result.out_path} ({format_size(result.size_bytes)}, "
+                   f"{result.size_bytes / max(result.source_size_bytes, 1):.0%} of the "
+                   f"checkpoint; {result.n_parameters:,} parameters as {result.dtype})")
+    say(verbosity, f"model '{result.name}': step {result.step}, validation loss {val}; "
+                   f"instruments: {', '.join(result.instruments)}")
+    say(verbosity, f"took {time.perf_counter() - start:.2f} s", level=VERBOSE)

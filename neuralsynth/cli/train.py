@@ -2,47 +2,84 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 
+from neuralsynth.cli.options import (
+    QUIET,
+    VERBOSE,
+    deprecated_override_option,
+    device_option,
+    refuse_override_as_output,
+    say,
+    set_option,
+    verbosity_options,
+)
 
-@click.command(short_help="Train a Mel2Mel model or a vocoder from a recipe.")
+
+@click.command(short_help="Train a Mel2Mel model or a vocoder from a recipe.",
+               context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("recipe", type=click.Path(dir_okay=False))
-@click.option("-o", "--override", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="change a recipe value, e.g. -o train.steps=500 (repeatable)")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Run directory (default: train.out of the recipe, runs/<recipe name>).")
+@set_option
+@deprecated_override_option(short=False)
 @click.option("--resume", is_flag=True,
-              help="continue the run in the output directory from its last.pt")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="run directory (default: train.out of the recipe, runs/<recipe name>)")
-@click.option("--device", default=None, metavar="DEVICE",
-              help="auto, cpu, cuda or cuda:N (default: train.device of the recipe)")
-@click.option("--progress/--no-progress", default=True, help="show a progress bar")
-def train(recipe: str, overrides: tuple[str, ...], resume: bool, out_dir: str | None,
-          device: str | None, progress: bool) -> None:
+              help="Continue the run in the output directory from its last.pt.")
+@device_option(default=None,
+               help="Where to train: auto, cpu, cuda or cuda:N (default: train.device of "
+                    "the recipe).")
+@click.option("--progress/--no-progress", default=True,
+              help="Show a progress bar (never with -q).")
+@verbosity_options
+def train(recipe: str, out_dir: str | None, overrides: tuple[str, ...], resume: bool,
+          device: str | None, progress: bool, verbosity: int) -> None:
     """Train what RECIPE (a file, or a bundled recipe's name: see `neuralsynth
     recipes`) describes: the Mel2Mel synthesizer, or with train.task: vocoder the
     recipe's vocoder (WaveNet, or a plugin vocoder through the trainer it declares).
 
     Checkpoints go to the run directory: last.pt (for --resume), best.pt (lowest
-    validation loss) and metrics.jsonl (one line per validation).
+    validation loss) and metrics.jsonl (one line per validation). With -v: the
+    resolved recipe, run directory and device first, and the time taken; with -q:
+    nothing but errors.
 
     \b
     Examples:
       neuralsynth train recipes/mel2mel_small_cpu.yaml
       neuralsynth train mel2mel_small_cpu                      # a bundled recipe by name
-      neuralsynth train recipes/mel2mel_small_cpu.yaml -o train.steps=1000 --out runs/longer
+      neuralsynth train recipes/mel2mel_small_cpu.yaml --set train.steps=1000 -o runs/longer
       neuralsynth train recipes/mel2mel_small_cpu.yaml --resume
-      neuralsynth train recipes/wavenet_vocoder_cpu.yaml       # the vocoder, ~45 min
+      neuralsynth train recipes/wavenet_vocoder_cpu.yaml --device cuda:1
     """
+    from neuralsynth.cli.check import recipe_details
+    from neuralsynth.device import resolve_device
     from neuralsynth.recipe.load import load_recipe
     from neuralsynth.training.loop import train as run_training
 
+    refuse_override_as_output("-o/--out", out_dir)
+    start = time.perf_counter()
     parsed = load_recipe(recipe, overrides)
+    # A GPU that is not there fails now, not after the run directory is set up.
+    resolved = resolve_device(device or parsed.train.device)
+    if verbosity >= VERBOSE:
+        from pathlib import Path
+
+        run_dir = Path(out_dir if out_dir is not None else parsed.train.out).resolve()
+        say(verbosity, "\n".join(recipe_details(parsed, overrides)), err=True)
+        say(verbosity, f"run directory: {run_dir}{' (resuming)' if resume else ''}", err=True)
+        say(verbosity, f"device: {resolved} (asked: {device or parsed.train.device})",
+            err=True)
+    log = None if verbosity == QUIET else (lambda msg: click.echo(msg, err=True))
     result = run_training(parsed, resume=resume, out_dir=out_dir, device=device,
-                          progress=progress, log=lambda msg: click.echo(msg, err=True))
+                          progress=progress and verbosity > QUIET, log=log)
     if result.already_complete:
-        click.echo(f"run in {result.run_dir} is already complete (step {result.step} of "
-                   f"{result.steps}); nothing to do")
+        say(verbosity, f"run in {result.run_dir} is already complete (step {result.step} of "
+                       f"{result.steps}); nothing to do")
         return
     best = f"{result.best_val_loss:.5f}" if result.best_val_loss is not None else "n/a"
-    click.echo(f"trained to step {result.step} on {result.device}; best validation loss {best}")
-    click.echo(f"checkpoints: {result.best_checkpoint} (best), {result.last_checkpoint} (last)")
+    say(verbosity, f"trained to step {result.step} on {result.device}; best validation loss "
+                   f"{best}")
+    say(verbosity, f"checkpoints: {result.best_checkpoint} (best), {result.last_checkpoint} "
+                   f"(last)")
+    say(verbosity, f"took {time.perf_counter() - start:.1f} s", level=VERBOSE)

@@ -90,10 +90,18 @@ def model_from_checkpoint(data: dict[str, Any], *, source: str = "<checkpoint>")
 def load_trained_model(path: str | os.PathLike,
                        device: str | torch.device = "cpu") -> LoadedModel:
     """Load a checkpoint and return its model on ``device`` in eval mode."""
+    import torch
+
     from neuralsynth.checkpoint import load_checkpoint
 
     data = load_checkpoint(path)
     model, recipe = model_from_checkpoint(data, source=os.fspath(path))
+    for name, tensor in model.state_dict().items():
+        # A model with NaN or infinite weights renders silence or noise: refuse it here,
+        # before any rendering, as `export` does.
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{path}: weight '{name}' has non-finite values (NaN "
+                                  f"or inf); the model cannot render")
     model.to(device).eval()
     best = data.get("best_val_loss")
     return LoadedModel(model=model, instruments=list(data["instruments"]), recipe=recipe,

@@ -12,19 +12,19 @@ samples for the same inputs.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
 from neuralsynth.audio.clip import Audio
-from neuralsynth.audio.constants import HOP_LENGTH, N_MELS, SAMPLE_RATE
+from neuralsynth.audio.constants import SAMPLE_RATE
 from neuralsynth.device import resolve_device
-from neuralsynth.errors import NeuralsynthError, PluginError, TimbreError, UsageError
+from neuralsynth.errors import TimbreError, UsageError
+from neuralsynth.inference.job import RenderJob, check_tail, prepare_job
 from neuralsynth.inference.load import (
     LoadedModel,
     default_timbre,
@@ -33,15 +33,15 @@ from neuralsynth.inference.load import (
 )
 from neuralsynth.midi.read import MidiSource, load_notes
 from neuralsynth.timbre.spec import parse_timbre
-from neuralsynth.vocoders.score import Score
-from neuralsynth.vocoders.select import build_vocoder, vocoder_spec
 
 
 class Synth:
     """A trained Mel2Mel model on a device, ready to render.
 
-    ``render(midi, timbre)`` → :class:`Audio` (float32 ``[n]`` at 16 kHz), where ``n``
-    covers the last note-off plus ``tail`` seconds, in whole frames of 128 samples.
+    ``render(midi, timbre)`` → :class:`Audio` (float32 ``[n]`` at 16 kHz, loudness
+    normalised), where ``n`` covers the last note-off plus ``tail`` seconds, in whole
+    frames of 128 samples; it is made window by window (:mod:`.windowed`), so a long
+    piece costs no more memory than its samples.
     ``embedding(spec)`` → ``torch.Tensor [D]`` (float32, CPU), the point of a static timbre.
     ``mel(midi, timbre)`` → float32 ``[T, 80]`` linear mel, the model's prediction.
     """
@@ -105,52 +105,62 @@ class Synth:
     def render(self, midi: MidiSource, timbre: str | None = None, *,
                vocoder: str | dict[str, Any] | None = None,
                vocoder_options: dict[str, Any] | None = None, tail: float = 1.0,
+               tracks: Sequence[str] = (), gm: bool = False,
+               loudness: float | None = -16.0,
                progress: bool = False) -> Audio:
         """Render ``midi`` (a path, the bytes of a MIDI file, or a ``pretty_midi.PrettyMIDI``)
         with ``timbre`` (a spec such as ``"piano"``, ``"piano:0.3,organ:0.7"``,
         ``"xy:0.5,-1.2"`` or ``"piano@0s,organ@8s"``; None: piano).
 
-        ``vocoder`` is a registered name or a spec dict (None: the model recipe's vocoder,
-        else :data:`~neuralsynth.vocoders.select.DEFAULT_VOCODER`); ``vocoder_options``
-        override its parameters. Every input is checked before any computation. Drum
-        tracks are left out. ``progress`` lets slow vocoders show a bar on stderr.
+        ``tracks``: rules ``"SELECTOR=TIMBRE"`` giving tracks their own timbre (SELECTOR a
+        track index, a track name, ``program:N`` or ``program:A-B``); ``gm``: map every
+        other track by its General MIDI program (docs/tracks.md). Tracks without a rule
+        take ``timbre``; drum tracks are left out. ``vocoder`` is a registered name or a
+        spec dict (None: the model recipe's vocoder, else
+        :data:`~neuralsynth.vocoders.select.DEFAULT_VOCODER`); ``vocoder_options``
+        override its parameters. ``loudness``: integrated loudness of the result in LUFS
+        (-16 by default, peaks at most -1 dBFS), or None to leave the level as the model
+        made it (peaks above -1 dBFS are still limited). Every input is checked
+        before any computation. ``progress`` shows a bar on stderr for long pieces.
         """
         started = time.perf_counter()
-        timings: dict[str, float] = {}
-        # -- every input checked before any work -------------------------------------
-        notes, parsed = self._inputs(midi, timbre, tail)
-        spec = vocoder_spec(_as_spec(vocoder), self.recipe, vocoder_options)
-        synth = build_vocoder(spec, n_mels=N_MELS, sample_rate=SAMPLE_RATE,
-                              hop_length=HOP_LENGTH)
-        synth.progress = bool(progress)
-        timings["load"] = time.perf_counter() - started
-
-        mel = self._predict(notes, parsed, tail, timings)
+        job = self.prepare(midi, timbre, vocoder=vocoder, vocoder_options=vocoder_options,
+                           tail=tail, tracks=tracks, gm=gm)
+        timings: dict[str, float] = {"load": time.perf_counter() - started}
+        windowed = job.renderer(self.model, self.device, progress=progress)
+        wave = np.concatenate(list(windowed.blocks()) or [np.zeros(0, np.float32)])
+        timings.update(windowed.timings)
+        from neuralsynth.audio.master import normalize
 
         t0 = time.perf_counter()
-        n_samples = mel.shape[0] * HOP_LENGTH
-        # The notes that made the piano roll, on the mel's frame grid: score-informed
-        # vocoders place partials with them, the others never see them.
-        score = Score(notes, mel.shape[0], HOP_LENGTH, SAMPLE_RATE)
-        wave = _fit_length(synth.vocode(mel, score), n_samples, HOP_LENGTH, spec["name"])
-        if not np.all(np.isfinite(wave)):
-            raise NeuralsynthError(f"vocoder '{spec['name']}' produced non-finite samples")
-        peak = float(np.max(np.abs(wave))) if wave.size else 0.0
-        if peak > 1.0:
-            # Scale down instead of letting the file format clip the waveform.
-            wave = wave * (0.99 / peak)
-        timings["vocoder"] = time.perf_counter() - t0
+        wave, level = normalize(wave, SAMPLE_RATE, loudness=loudness)
+        timings["level"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - started
-        return Audio(wave.astype(np.float32, copy=False), SAMPLE_RATE,
-                     {"timbre": parsed.describe(), "vocoder": spec["name"],
-                      "device": str(self.device), "timings": timings})
+        return Audio(wave, SAMPLE_RATE,
+                     {"timbre": ", ".join(p.timbre.describe() for p in job.parts),
+                      "vocoder": job.vocoder_name, "device": str(self.device),
+                      "timings": timings, "tracks": list(job.report),
+                      "drum_notes": job.drum_notes, "out_of_range": job.out_of_range,
+                      "windows": windowed.windows, "silent_windows": windowed.skipped,
+                      "level": level})
+
+    def prepare(self, midi: MidiSource, timbre: str | None = None, *,
+                vocoder: str | dict[str, Any] | None = None,
+                vocoder_options: dict[str, Any] | None = None, tail: float = 1.0,
+                tracks: Sequence[str] = (), gm: bool = False) -> RenderJob:
+        """Check every input of :meth:`render` and plan it, without rendering: a
+        :class:`~neuralsynth.inference.job.RenderJob` whose ``renderer(...).blocks()``
+        yields the audio window by window (what ``neuralsynth render`` streams to disk)."""
+        if timbre is not None and not isinstance(timbre, str):
+            raise TimbreError(f"a timbre spec is a string like 'piano:0.3,organ:0.7', "
+                              f"not a {type(timbre).__name__}")
+        return prepare_job(self, midi, timbre, tracks=tuple(tracks), gm=bool(gm), tail=tail,
+                           vocoder=_as_spec(vocoder), vocoder_options=vocoder_options)
 
     def _inputs(self, midi: MidiSource, timbre: str | None, tail: Any):
         """The notes and the parsed timbre, after checking all three inputs."""
         parsed = self.timbre(timbre)
-        if not (isinstance(tail, (int, float)) and not isinstance(tail, bool)
-                and math.isfinite(tail) and tail >= 0):
-            raise UsageError(f"tail must be a number of seconds >= 0, got {tail!r}")
+        check_tail(tail)
         return load_notes(midi), parsed
 
     def _predict(self, notes, parsed, tail: float,
@@ -193,24 +203,6 @@ def _as_spec(vocoder: str | dict[str, Any] | None) -> dict[str, Any] | None:
     if isinstance(vocoder, str) and vocoder.strip():
         return {"name": vocoder.strip()}
     raise UsageError(f"vocoder must be a registered name or a spec dict, got {vocoder!r}")
-
-
-def _fit_length(wave, n_samples: int, hop_length: int, name: str) -> np.ndarray:
-    """Trim or zero-pad the vocoder output to exactly ``n_samples``.
-
-    The vocoder contract is ``T * hop_length`` samples; an inverse STFT may legitimately
-    be off by part of a hop, but anything further is a broken vocoder.
-    """
-    wave = np.asarray(wave, dtype=np.float32)
-    if wave.ndim != 1:
-        raise PluginError(f"vocoder '{name}' returned an array of shape {wave.shape}; "
-                          f"expected a 1-D waveform")
-    if abs(wave.shape[0] - n_samples) >= hop_length:
-        raise PluginError(f"vocoder '{name}' returned {wave.shape[0]} samples for "
-                          f"{n_samples // hop_length} frames; expected {n_samples}")
-    if wave.shape[0] > n_samples:
-        return wave[:n_samples]
-    return np.pad(wave, (0, n_samples - wave.shape[0]))
 
 
 __all__ = ["Synth", "load_model"]

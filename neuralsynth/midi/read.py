@@ -13,7 +13,7 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Collection, Union
 
 import numpy as np
 
@@ -142,14 +142,37 @@ def read_midi(source: MidiSource):
         raise MidiError(f"{where}: corrupt MIDI file ({reason})") from None
 
 
-def load_notes(source: MidiSource, *, sustain: bool = True) -> Notes:
+def _checked_selection(pm, tracks: Collection[int], where: str) -> set[int]:
+    """The selected track indices, after checking each names a pitched track of ``pm``."""
+    selected = set()
+    n = len(pm.instruments)
+    for index in tracks:
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise MidiError(f"{where}: track {index!r} is not a track index (an int)")
+        if not 0 <= index < n:
+            have = f"tracks 0-{n - 1}" if n > 1 else "only track 0" if n else "no tracks"
+            raise MidiError(f"{where}: there is no track {index} (the file has {have})")
+        if pm.instruments[index].is_drum:
+            raise MidiError(f"{where}: track {index} is a drum track; only pitched tracks "
+                            f"can be rendered")
+        selected.add(int(index))
+    if not selected:
+        raise MidiError(f"{where}: no tracks selected (an empty track selection)")
+    return selected
+
+
+def load_notes(source: MidiSource, *, sustain: bool = True,
+               tracks: Collection[int] | None = None) -> Notes:
     """Pitched notes of a MIDI file, sorted by start time (then pitch).
 
     Drum tracks are excluded. With ``sustain`` (default) notes released while the
     sustain pedal is down last until the pedal is lifted or the key is struck again.
     ``source`` is a path, the bytes of a MIDI file, or a ``pretty_midi.PrettyMIDI``.
-    Raises :class:`MidiError` naming the file for missing, empty, non-MIDI, truncated
-    or corrupt files and for files without pitched notes.
+    ``tracks``: only these tracks, by index into ``PrettyMIDI.instruments`` (the
+    ``index`` of :func:`neuralsynth.midi.tracks.list_tracks`); None means every pitched
+    track. Raises :class:`MidiError` naming the file for missing, empty, non-MIDI,
+    truncated or corrupt files, for files (or a selection) without pitched notes, and
+    for a selection that is empty, names a track the file lacks or a drum track.
     """
     p = describe_source(source)
     pm = read_midi(source)
@@ -157,9 +180,13 @@ def load_notes(source: MidiSource, *, sustain: bool = True) -> Notes:
         end_time = float(pm.get_end_time())
     except Exception as exc:  # malformed timing data surfaces only here
         raise MidiError(f"{p}: corrupt MIDI file ({exc})") from None
+    # Checked before any note is read, so a bad selection fails fast and says why.
+    selected = None if tracks is None else _checked_selection(pm, tracks, p)
 
     starts, ends, pitches, vels, progs = [], [], [], [], []
-    for inst in pm.instruments:
+    for index, inst in enumerate(pm.instruments):
+        if selected is not None and index not in selected:
+            continue
         if inst.is_drum or not inst.notes:
             continue
         s = np.array([n.start for n in inst.notes], dtype=np.float64)
@@ -175,6 +202,11 @@ def load_notes(source: MidiSource, *, sustain: bool = True) -> Notes:
         vels.append(v)
         progs.append(np.full(len(s), inst.program, dtype=np.int16))
 
+    if not starts and selected is not None:
+        which = ", ".join(str(i) for i in sorted(selected))
+        many = len(selected) > 1
+        raise MidiError(f"{p}: nothing to play (selected track{'s' if many else ''} {which} "
+                        f"ha{'ve' if many else 's'} no notes)")
     if not starts:
         has_drums = any(inst.is_drum and inst.notes for inst in pm.instruments)
         why = "only drum notes" if has_drums else "no notes"
@@ -191,4 +223,78 @@ def load_notes(source: MidiSource, *, sustain: bool = True) -> Notes:
                  velocity=velocity[order], program=program[order])
 
 
-__all__ = ["MidiSource", "load_notes", "read_midi", "apply_sustain", "pedal_intervals", "SUSTAIN_CC"]
+def count_drum_notes(source: MidiSource) -> int:
+    """How many notes the drum tracks of ``source`` hold: what a render skips."""
+    return sum(len(inst.notes) for inst in read_midi(source).instruments if inst.is_drum)
+
+
+def _instrument_keys(midi_file) -> list[tuple[int, int, int]]:
+    """``(program, channel, track)`` of each instrument pretty_midi makes from a
+    ``mido.MidiFile``, in the order it makes them.
+
+    pretty_midi keeps no channel, so this replays its rule: an instrument is created for
+    a (program, channel, track) the first time a note of it ends (a note-off closing an
+    earlier note-on of the same key and channel), the program being the channel's latest
+    program change in that track (0 before any).
+    """
+    keys: dict[tuple[int, int, int], None] = {}
+    for track_index, track in enumerate(midi_file.tracks):
+        program = [0] * 16
+        open_notes: dict[tuple[int, int], list[int]] = {}
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "program_change":
+                program[msg.channel] = msg.program
+            elif msg.type == "note_on" and msg.velocity > 0:
+                open_notes.setdefault((msg.channel, msg.note), []).append(tick)
+            elif msg.type in ("note_off", "note_on"):
+                starts = open_notes.get((msg.channel, msg.note))
+                if starts is None:
+                    continue                      # a note-off without a note-on
+                closed = [t for t in starts if t != tick]
+                kept = [t for t in starts if t == tick]
+                if closed:
+                    keys.setdefault((program[msg.channel], msg.channel, track_index), None)
+                if closed and kept:
+                    open_notes[(msg.channel, msg.note)] = kept
+                else:
+                    del open_notes[(msg.channel, msg.note)]
+    return list(keys)
+
+
+def instrument_channels(source: MidiSource, pm=None) -> list[int | None]:
+    """The MIDI channel (0-15) of each entry of ``read_midi(source).instruments``.
+
+    Read from the file's events with mido, since pretty_midi does not keep channels.
+    All None when that is unknown: ``source`` is a ``PrettyMIDI`` (no file events), or
+    the file's instruments cannot be matched one-to-one (a pretty_midi whose rule
+    differs). ``pm`` is the already parsed ``source``, to save parsing it again.
+    """
+    import mido
+    import pretty_midi
+
+    pm = read_midi(source) if pm is None else pm
+    unknown: list[int | None] = [None] * len(pm.instruments)
+    if isinstance(source, pretty_midi.PrettyMIDI):
+        return unknown
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if isinstance(source, (bytes, bytearray)):
+                midi_file = mido.MidiFile(file=io.BytesIO(bytes(source)), charset="latin1")
+            else:
+                midi_file = mido.MidiFile(os.fspath(source), charset="latin1")
+    except Exception:  # read_midi parsed it already; a second failure means "unknown"
+        return unknown
+    keys = _instrument_keys(midi_file)
+    # The replay must agree with pretty_midi on every instrument, or no channel is given.
+    if len(keys) != len(pm.instruments) or any(
+            inst.program != program or inst.is_drum != (channel == 9)
+            for inst, (program, channel, _) in zip(pm.instruments, keys)):
+        return unknown
+    return [channel for _, channel, _ in keys]
+
+
+__all__ = ["MidiSource", "load_notes", "read_midi", "apply_sustain", "pedal_intervals",
+           "SUSTAIN_CC", "count_drum_notes", "instrument_channels"]

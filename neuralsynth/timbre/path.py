@@ -98,13 +98,15 @@ class TimbrePath:
 
         return torch.stack([key.timbre.embedding(model) for key in self.keyframes])
 
-    def trajectory(self, model, n_frames: int) -> "torch.Tensor":
-        """The embedding for every frame, ``[n_frames, D]``, linear between keyframes."""
+    def trajectory(self, model, n_frames: int, first_frame: int = 0) -> "torch.Tensor":
+        """The embedding for frames ``first_frame .. first_frame + n_frames - 1``,
+        ``[n_frames, D]``, linear between keyframes."""
         import torch
 
         encoder = model.encoder
         frame_seconds = encoder.hop_length / encoder.sample_rate
-        at = torch.arange(int(n_frames), dtype=torch.float64) * frame_seconds
+        at = (torch.arange(int(n_frames), dtype=torch.float64) + int(first_frame)) \
+            * frame_seconds
         return interpolate(torch.tensor(self.times, dtype=torch.float64),
                            self.keyframe_embeddings(model), at)
 

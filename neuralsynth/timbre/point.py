@@ -102,8 +102,9 @@ class Timbre:
         weights = torch.tensor(self.weights, dtype=table.dtype, device=table.device)
         return model.embed(weights)
 
-    def trajectory(self, model, n_frames: int) -> "torch.Tensor":
-        """The embedding for every frame, ``[n_frames, D]`` (constant for a static timbre)."""
+    def trajectory(self, model, n_frames: int, first_frame: int = 0) -> "torch.Tensor":
+        """The embedding for every frame, ``[n_frames, D]`` (constant for a static timbre;
+        ``first_frame`` is accepted for the same signature as a morph's)."""
         return self.embedding(model).unsqueeze(0).expand(n_frames, -1)
 
 

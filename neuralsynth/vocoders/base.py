@@ -37,6 +37,13 @@ class Vocoder(abc.ABC):
     #: None when the caller has no notes). False: ``synthesize(mel)`` is called as is.
     uses_score: ClassVar[bool] = False
 
+    #: True when two overlapping windows of a long piece give the same waveform where
+    #: they overlap (phases fixed by position, as ``harmonic``'s partials are): ``render``
+    #: then joins windows with an amplitude cross-fade. False (the safe default, for
+    #: vocoders whose phase depends on where they start, as Griffin-Lim's does): an
+    #: equal-power cross-fade, which keeps the level of two unrelated signals.
+    coherent_windows: ClassVar[bool] = False
+
     #: Set by ``render`` when the user sees output: slow vocoders may then show a
     #: progress bar on stderr (fast ones ignore it).
     progress: bool = False

@@ -22,13 +22,18 @@ class Score:
     ``notes`` are the ones the encoder turned into the piano roll, after the sustain-pedal
     rule (:func:`~neuralsynth.midi.read.load_notes`), in seconds from the start of the
     mel: frame ``k`` is centred on sample ``k * hop_length``, time
-    ``k * hop_length / sample_rate``.
+    ``k * hop_length / sample_rate``. ``origin`` is the frame of the whole piece that
+    frame 0 is (0 for a whole piece; an excerpt's first frame): a vocoder that renders a
+    long piece in windows uses it to keep anything seeded by position (such as the
+    phases of partials) the same in every window, so overlapping windows cross-fade
+    without cancelling.
     """
 
     notes: Notes
     n_frames: int
     hop_length: int = HOP_LENGTH
     sample_rate: int = SAMPLE_RATE
+    origin: int = 0
 
     @property
     def frame_rate(self) -> float:
@@ -47,7 +52,8 @@ class Score:
         shifted = Notes(start=n.start[keep] - t0, end=n.end[keep] - t0,
                         pitch=n.pitch[keep], velocity=n.velocity[keep],
                         program=n.program[keep])
-        return Score(shifted, int(n_frames), self.hop_length, self.sample_rate)
+        return Score(shifted, int(n_frames), self.hop_length, self.sample_rate,
+                     self.origin + int(first_frame))
 
 
 def empty_notes() -> Notes:

@@ -13,7 +13,7 @@ from neuralsynth.errors import UsageError
 from neuralsynth.midi.read import load_notes
 
 REPO_EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-NAMES = ["etude_1", "etude_2", "etude_3"]
+NAMES = ["etude_1", "etude_2", "etude_3", "quartet"]
 
 
 def invoke(*args):
@@ -36,7 +36,7 @@ def test_cli_lists_names_lengths_and_paths():
     result = invoke("examples")
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 4
     for line, path in zip(lines, example_paths()):
         name, seconds, unit, shown = line.split()
         assert name == path.stem and unit == "s" and Path(shown) == path
@@ -47,7 +47,7 @@ def test_cli_copy(tmp_path):
     dest = tmp_path / "new" / "midi"
     result = invoke("examples", "--copy", dest)
     assert result.exit_code == 0, result.output
-    assert f"copied 3 example MIDI files to {dest}" in result.stdout
+    assert f"copied 4 example MIDI files to {dest}" in result.stdout
     assert sorted(p.name for p in dest.iterdir()) == [f"{n}.mid" for n in NAMES]
     for p in example_paths():
         assert (dest / p.name).read_bytes() == p.read_bytes()

@@ -35,17 +35,41 @@ def test_check_accepts_the_shipped_recipes(monkeypatch):
 
 def test_check_applies_overrides(monkeypatch):
     monkeypatch.chdir(REPO)
-    result = invoke("check", "recipes/mel2mel_small_cpu.yaml", "-o", "train.steps=10",
-                    "--override", "data.instruments=[piano,organ,trumpet]")
+    result = invoke("check", "recipes/mel2mel_small_cpu.yaml", "--set", "train.steps=10",
+                    "--set", "data.instruments=[piano,organ,trumpet]")
     assert result.exit_code == 0, result.output
     assert "(3 instruments, " in result.stdout and "10 steps" in result.stdout
+    assert result.stderr == ""
+
+
+def test_check_old_o_still_works_with_one_warning(monkeypatch):
+    monkeypatch.chdir(REPO)
+    result = invoke("check", "recipes/mel2mel_small_cpu.yaml", "-o", "train.steps=10",
+                    "--set", "train.steps=12")
+    assert result.exit_code == 0, result.output
+    assert "12 steps" in result.stdout          # -o first, --set after: --set wins
+    assert result.stderr == "warning: -o key=value is deprecated; use --set key=value\n"
+
+
+def test_check_quiet_and_verbose(monkeypatch):
+    monkeypatch.chdir(REPO)
+    quiet = invoke("check", "recipes/mel2mel_small_cpu.yaml", "-q", "--set", "train.steps=7")
+    assert quiet.exit_code == 0 and quiet.output == ""
+    verbose = invoke("check", "mel2mel_small_cpu", "-v", "--set", "train.steps=7")
+    assert verbose.exit_code == 0, verbose.output
+    lines = verbose.stdout.splitlines()
+    recipe_file = REPO / "neuralsynth/assets/recipes/mel2mel_small_cpu.yaml"
+    assert lines[0] == f"recipe file: {recipe_file.resolve()}"
+    assert lines[1] == "override: train.steps=7"
+    assert "    steps: 7" in lines and "      hidden_size: 64" in lines  # resolved values
+    assert lines[-1].startswith("ok: mel2mel_small_cpu (2 instruments, ")
 
 
 def test_check_lists_every_problem_and_exits_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("recipe: 1\nextends: " + str(REPO / "recipes/mel2mel_small_cpu.yaml")
                    + "\ntrain:\n  stepz: 3\nmodel:\n  sequence: {hidden_size: big}\n")
-    result = invoke("check", str(bad), "-o", "loss.name=tanh_log_abs_mes")
+    result = invoke("check", str(bad), "--set", "loss.name=tanh_log_abs_mes")
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [

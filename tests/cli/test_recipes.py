@@ -63,10 +63,10 @@ def test_train_accepts_a_bundled_name(small_dataset, tmp_path):
     from tests.conftest import TINY_TRAIN
 
     args = ["train", "mel2mel_small_cpu", "--out", str(tmp_path / "run"), "--no-progress",
-            "-o", f"data.dataset={small_dataset}", "-o", "train.steps=3",
-            "-o", "train.val_every=3", "-o", "train.checkpoint_every=3"]
+            "--set", f"data.dataset={small_dataset}", "--set", "train.steps=3",
+            "--set", "train.val_every=3", "--set", "train.checkpoint_every=3"]
     for override in TINY_TRAIN:
-        args += ["-o", override]
+        args += ["--set", override]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run" / "best.pt").is_file()

@@ -112,7 +112,7 @@ def test_random_mixes_are_convex_and_sparse():
 def test_cli_map_png_and_summary(untrained_ckpt, tmp_path):
     out = tmp_path / "maps" / "map.png"
     result = CliRunner().invoke(cli, ["eval", str(untrained_ckpt), "--embedding-map",
-                                      str(out), "--grid", "8", "-q"])
+                                      str(out), "--grid", "8", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert png_size(out) == (1300, 560)
     assert [p.name for p in out.parent.iterdir()] == ["map.png"]
@@ -122,7 +122,7 @@ def test_cli_map_png_and_summary(untrained_ckpt, tmp_path):
 def test_cli_projection_for_3d(three_d, tmp_path):
     out = tmp_path / "proj.png"
     result = CliRunner().invoke(cli, ["eval", str(three_d), "--embedding-map", str(out),
-                                      "--grid", "6", "-q"])
+                                      "--grid", "6", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert png_size(out) == (1300, 560)
     assert "36 instrument mixes of the 3-D timbre space" in result.output

@@ -16,7 +16,7 @@ from neuralsynth.errors import DataError, UsageError
 from neuralsynth.evaluation.pieces import select_pieces, spread
 
 INSTRUMENTS = {"grand_piano", "church_organ"}
-FAST = ["--seconds", "1", "--vocoder-opt", "n_iter=8", "-q"]
+FAST = ["--seconds", "1", "--vocoder-opt", "n_iter=8", "--no-progress"]
 
 
 def png_size(path: Path) -> tuple[int, int]:

@@ -28,9 +28,9 @@ def _metrics(run: Path) -> list[dict]:
 
 
 def _cli_args(dataset: Path, out: Path, *overrides: str) -> list[str]:
-    args = [str(SMALL_RECIPE), "-o", f"data.dataset={dataset}"]
+    args = [str(SMALL_RECIPE), "--set", f"data.dataset={dataset}"]
     for o in (*TINY_TRAIN, *overrides):
-        args += ["-o", o]
+        args += ["--set", o]
     return args + ["--out", str(out), "--no-progress"]
 
 
@@ -133,14 +133,15 @@ def test_existing_run_needs_resume_and_same_model(trained_checkpoint, small_data
                      "train.checkpoint_every=20")
     result = CliRunner().invoke(cli, ["train", *base])
     assert result.exit_code == 2 and "pass --resume" in result.output
-    changed = CliRunner().invoke(cli, ["train", *base, "-o", "model.sequence.hidden_size=8",
+    changed = CliRunner().invoke(cli, ["train", *base, "--set", "model.sequence.hidden_size=8",
                                        "--resume"])
     assert changed.exit_code == 2
     assert "differs from the run's in model.sequence.hidden_size" in changed.output
 
 
 def test_bad_override_key_exits_2(tmp_path):
-    proc = subprocess.run([*_neuralsynth(), "train", str(SMALL_RECIPE), "-o", "train.stepz=5",
+    proc = subprocess.run([*_neuralsynth(), "train", str(SMALL_RECIPE),
+                           "--set", "train.stepz=5",
                            "--out", str(tmp_path / "run")], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 2, proc.stderr

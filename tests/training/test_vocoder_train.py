@@ -264,12 +264,13 @@ def test_crops_longer_than_every_item_are_a_data_error(small_dataset, tmp_path):
 def test_train_cli_runs_the_small_vocoder_recipe(small_dataset, tmp_path):
     out = tmp_path / "run"
     result = CliRunner().invoke(cli, [
-        "train", str(SMALL_VOCODER), "-o", f"data.dataset={small_dataset}",
-        "-o", "train.steps=6", "-o", "train.val_every=3", "--out", str(out), "--no-progress"])
+        "train", str(SMALL_VOCODER), "--set", f"data.dataset={small_dataset}",
+        "--set", "train.steps=6", "--set", "train.val_every=3", "--out", str(out),
+        "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "trained to step 6 on cpu; best validation loss " in result.output
     assert load_wavenet(out / "best.pt").config.n_layers == 6
-    bad = CliRunner().invoke(cli, ["train", str(SMALL_VOCODER), "-o", "train.task=vocodr"])
+    bad = CliRunner().invoke(cli, ["train", str(SMALL_VOCODER), "--set", "train.task=vocodr"])
     assert bad.exit_code == 2
     assert bad.output.splitlines()[-1].endswith("got 'vocodr'")
 

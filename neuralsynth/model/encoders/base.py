@@ -36,6 +36,17 @@ class Encoder(abc.ABC):
     def encode(self, notes: Notes, n_frames: int) -> np.ndarray:
         """Features ``[n_frames, output_dim]`` (float32)."""
 
+    def encode_window(self, notes: Notes, first_frame: int, n_frames: int) -> np.ndarray:
+        """Features ``[n_frames, output_dim]`` of frames ``first_frame ..`` of the piece
+        whose notes are ``notes`` (times from the start of the piece): what a render of
+        a long piece asks for, one window at a time. The default shifts the notes and
+        calls :meth:`encode`; encoders that round times to frames should override it to
+        round in the piece's frames, so a window is exactly a slice of the whole."""
+        t0 = first_frame * self.hop_length / self.sample_rate
+        shifted = Notes(start=notes.start - t0, end=notes.end - t0, pitch=notes.pitch,
+                        velocity=notes.velocity, program=notes.program)
+        return self.encode(shifted, n_frames)
+
     def frames_for(self, seconds: float) -> int:
         """Number of frames covering ``seconds`` of audio (centred STFT convention)."""
         return int(round(seconds * self.sample_rate / self.hop_length)) + 1

@@ -50,26 +50,33 @@ class PianoRoll(Encoder):
 
     def encode(self, notes: Notes, n_frames: int) -> np.ndarray:
         """Piano roll ``[n_frames, output_dim]`` (float32) of ``notes``."""
+        return self.encode_window(notes, 0, n_frames)
+
+    def encode_window(self, notes: Notes, first_frame: int, n_frames: int) -> np.ndarray:
+        """Piano roll of frames ``first_frame .. first_frame + n_frames - 1`` of the piece:
+        times are rounded to the piece's frames, so a window is exactly that slice of
+        the whole piece's roll."""
         n_frames = int(n_frames)
         onset_roll = np.zeros((n_frames, N_KEYS), dtype=np.float32)
         frame_roll = np.zeros((n_frames, N_KEYS), dtype=np.float32)
         if len(notes) and n_frames > 0:
-            keep = (notes.pitch >= LOWEST_KEY) & (notes.pitch <= HIGHEST_KEY)
             rate = self.sample_rate / self.hop_length
             # np.rint rounds half to even, exactly like Python's round().
-            first = np.rint(np.maximum(notes.start[keep], 0.0) * rate).astype(np.int64)
-            last = np.rint(np.maximum(notes.end[keep], 0.0) * rate).astype(np.int64)
+            first = np.rint(notes.start * rate).astype(np.int64) - int(first_frame)
+            last = np.rint(np.maximum(notes.end, 0.0) * rate).astype(np.int64) \
+                - int(first_frame)
             last = np.maximum(last, first + 1)              # at least one frame cell
+            keep = ((notes.pitch >= LOWEST_KEY) & (notes.pitch <= HIGHEST_KEY)
+                    & (first < n_frames) & (last > 0))
             keys = notes.pitch[keep].astype(np.int64) - LOWEST_KEY
             values = notes.velocity[keep].astype(np.float32) / 127.0
-            for f0, f1, k, v in zip(first.tolist(), last.tolist(), keys.tolist(),
-                                    values.tolist()):
-                if f0 >= n_frames:
-                    continue
-                # Overlapping notes on one key keep the louder value.
-                if v > onset_roll[f0, k]:
+            for f0, f1, k, v in zip(first[keep].tolist(), last[keep].tolist(),
+                                    keys.tolist(), values.tolist()):
+                # Overlapping notes on one key keep the louder value. A note that began
+                # before the window sounds from its first frame without an onset.
+                if f0 >= 0 and v > onset_roll[f0, k]:
                     onset_roll[f0, k] = v
-                cells = frame_roll[f0:min(f1, n_frames), k]
+                cells = frame_roll[max(f0, 0):min(f1, n_frames), k]
                 np.maximum(cells, v, out=cells)
         parts = []
         if self.config.onsets:

@@ -50,9 +50,13 @@ def _run_hop(out, base, n_part, re, im, rr, ri, a0, da):
 @numba.njit(cache=True, nogil=True)
 def add_partials(out, first_frame, n_hops, ptr, slots, s_start, s_end, s_onset, s_pitch,
                  s_c0, s_nknots, s_part0, s_npart, p_freq, p_knot, p_weight, knots,
-                 max_part):
+                 max_part, origin):
     """Add every note's partials to ``out [n_hops * hop]`` (samples from
     ``first_frame * hop``).
+
+    ``origin`` is the sample of the whole piece that sample 0 is: the partials' starting
+    phases are seeded by absolute onset, so two overlapping windows of a long piece give
+    the same partials where they overlap.
 
     Hop ``t`` runs from frame ``t`` to ``t + 1``; slot ``s`` has knot values for chunk
     frames ``s_start[s] .. s_end[s] - 1`` (0 outside) and partial rows ``s_part0[s] ..
@@ -97,7 +101,7 @@ def add_partials(out, first_frame, n_hops, ptr, slots, s_start, s_end, s_onset, 
                     continue
                 f = p_freq[pj]
                 omega = two_pi * f / SAMPLE_RATE
-                phase0 = _initial_phase(onset, s_pitch[s], j)
+                phase0 = _initial_phase(onset + origin, s_pitch[s], j)
                 if onset > start:
                     # The attack: a scalar loop from the onset sample, with the fade-in.
                     step = (amp1 - amp0) / HOP_LENGTH

@@ -44,12 +44,13 @@ class HarmonicVocoder(Vocoder):
     """
 
     uses_score = True
+    coherent_windows = True
 
     @dataclasses.dataclass
     class Config:
-        release: float = param(1.0, "seconds a note may keep sounding after its note-off "
+        release: float = param(0.5, "seconds a note may keep sounding after its note-off "
                                     "(pedal included) while the mel still has its energy")
-        beta: float = param(2.0, "β of the divergence fitted to the mel: 2 least squares, "
+        beta: float = param(1.25, "β of the divergence fitted to the mel: 2 least squares, "
                                  "1 Kullback-Leibler, 0 Itakura-Saito")
         n_iter: int = param(2, "multiplicative updates per frame (warm-started)")
         correct: int = param(1, "analysis-by-synthesis passes: the partials' own mel is "
@@ -139,7 +140,8 @@ class HarmonicVocoder(Vocoder):
                 hiss = self._noise(noise, part, model, c1 - c0)
                 if pending is not None:
                     pending.result()
-                pending = pool.submit(self._render, out, hiss, layout, knots, model, c1 - c0)
+                pending = pool.submit(self._render, out, hiss, layout, knots, model, c1 - c0,
+                                      score.origin * HOP_LENGTH)
             if pending is not None:
                 pending.result()
         if noise is not None:
@@ -178,9 +180,10 @@ class HarmonicVocoder(Vocoder):
         return noise.emitted - hiss.shape[0], hiss
 
     def _render(self, out: np.ndarray, hiss: tuple[int, np.ndarray] | None,
-                lay: ChunkLayout, knots: np.ndarray, model: np.ndarray, n_hops: int) -> None:
+                lay: ChunkLayout, knots: np.ndarray, model: np.ndarray, n_hops: int,
+                origin: int) -> None:
         """Add the chunk's partials (with the correction passes) and its noise to
-        ``out``; chunks arrive in order."""
+        ``out``; chunks arrive in order. ``origin``: the piece's sample at ``out[0]``."""
         wave = np.zeros(0, np.float32)
         for attempt in range(int(self.config.correct) + 1):
             if attempt:
@@ -191,7 +194,7 @@ class HarmonicVocoder(Vocoder):
             add_partials(wave, lay.c0, n_hops, lay.ptr, lay.slots, lay.s_start, lay.s_end,
                          lay.onset, lay.pitch, lay.s_c0, lay.s_nknots, lay.s_part0,
                          lay.s_npart, lay.p_freq, lay.p_knot, lay.p_weight, knots,
-                         lay.max_part)
+                         lay.max_part, origin)
         first = lay.c0 * HOP_LENGTH
         out[first:first + wave.shape[0]] += wave
         if hiss is not None:
