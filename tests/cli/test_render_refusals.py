@@ -3,7 +3,6 @@ rendering, and leaves no file behind nor clobbers an existing one."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
@@ -65,29 +64,8 @@ def test_output_parent_that_cannot_be_created(tmp_path, ckpt, long_midi):
     assert _leftovers(tmp_path) == ["f"]
 
 
-@pytest.fixture
-def tmpfs(tmp_path):
-    """``tmpfs(opts) -> Path``: a tmpfs mounted under tmp_path for the test (skipped where
-    mounting is not allowed)."""
-    mounted = []
-
-    def mount(opts: str) -> Path:
-        where = tmp_path / f"mnt{len(mounted)}"
-        where.mkdir()
-        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(where)],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip()})")
-        mounted.append(where)
-        return where
-
-    yield mount
-    for where in mounted:
-        subprocess.run(["umount", str(where)], check=False)
-
-
 def test_read_only_file_system(tmpfs, ckpt, long_midi):
-    ro = tmpfs("size=1m,ro")
+    ro = tmpfs("1m", ro=True)
     line, _ = _refused([long_midi, "-o", ro / "out.wav", "--model", ckpt])
     assert "read-only file system" in line
 
@@ -95,23 +73,18 @@ def test_read_only_file_system(tmpfs, ckpt, long_midi):
 def test_a_disk_too_small_is_found_before_rendering(tmpfs, ckpt, long_midi):
     """4 minutes at 16 kHz need about 8 MB (and as much again while spooling): on a
     256 kB disk the render is refused up front, not after minutes of work."""
-    small = tmpfs("size=256k")
+    small = tmpfs("256k")
     line, _ = _refused([long_midi, "-o", small / "out.wav", "--model", ckpt])
     assert "disk space" in line and "MB" in line
     assert _leftovers(small) == []
 
 
-def test_immutable_directory(tmp_path, ckpt, long_midi):
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
-        pytest.skip("chattr +i is not supported on this file system")
-    try:
-        line, _ = _refused([long_midi, "-o", folder / "out.wav", "--model", ckpt])
-        assert "not permitted" in line
-        assert _leftovers(folder) == []
-    finally:
-        subprocess.run(["chattr", "-i", str(folder)], check=True)
+def test_immutable_directory(tmp_path, immutable, ckpt, long_midi):
+    (tmp_path / "locked").mkdir()
+    folder = immutable(tmp_path / "locked")
+    line, _ = _refused([long_midi, "-o", folder / "out.wav", "--model", ckpt])
+    assert "not permitted" in line
+    assert _leftovers(folder) == []
 
 
 def test_an_existing_output_survives_a_refused_render(tmp_path, ckpt, long_midi):
