@@ -52,7 +52,7 @@ class HarmonicVocoder(Vocoder):
                                     "(pedal included) while the mel still has its energy")
         beta: float = param(1.25, "β of the divergence fitted to the mel: 2 least squares, "
                                  "1 Kullback-Leibler, 0 Itakura-Saito")
-        n_iter: int = param(2, "multiplicative updates per frame (warm-started)")
+        n_iter: int = param(3, "multiplicative updates per frame (warm-started)")
         correct: int = param(1, "analysis-by-synthesis passes: the partials' own mel is "
                                 "measured and their amplitudes rescaled to the fit's")
         inharmonicity: float = param(0.0, "scale of the piano inharmonicity curve "
