@@ -157,6 +157,16 @@ class Synth:
         return prepare_job(self, midi, timbre, tracks=tuple(tracks), gm=bool(gm), tail=tail,
                            vocoder=_as_spec(vocoder), vocoder_options=vocoder_options)
 
+    def fit_timbre(self, recordings, *, steps: int = 30, max_offset: float = 0.5):
+        """The timbre of recordings of known notes: ``recordings`` is a list of
+        ``(audio_path, midi)`` pairs fitted jointly; returns a
+        :class:`~neuralsynth.inference.timbre_fit.TimbreFit` (``embedding [D]``, loss,
+        offsets, nearest instruments, closest mix). Save it as an instrument with
+        :func:`neuralsynth.inference.add_instrument.save_with_instrument`."""
+        from neuralsynth.inference.timbre_fit import fit_timbre
+
+        return fit_timbre(self, list(recordings), steps=steps, max_offset=max_offset)
+
     def _inputs(self, midi: MidiSource, timbre: str | None, tail: Any):
         """The notes and the parsed timbre, after checking all three inputs."""
         parsed = self.timbre(timbre)
