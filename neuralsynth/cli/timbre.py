@@ -78,7 +78,8 @@ def fit(audio: tuple[Path, ...], midis: tuple[Path, ...], output: Path, name: st
     record = {"name": new_name, "coordinates": result.embedding.tolist(),
               "loss": result.loss, "start": result.start, "start_loss": result.start_loss,
               "offsets_s": result.offsets, "nearest": result.nearest[:3],
-              "mix": result.mix, "seconds": result.seconds, "model": str(written)}
+              "mix": result.mix, "gain_db": result.gain_db, "seconds": result.seconds,
+              "model": str(written)}
     if json_path is not None:
         from neuralsynth.fileio import atomic_path
 
@@ -93,6 +94,8 @@ def fit(audio: tuple[Path, ...], midis: tuple[Path, ...], output: Path, name: st
         say(verbosity, f"warning: the fit is poor (loss {result.loss:.4f}, a recording of "
                        f"its own MIDI fits below {POOR_FIT}); is each AUDIO a recording of "
                        f"its --midi?", err=True)
+    say(verbosity, f"level: the recordings are {result.gain_db:+.1f} dB from the model's",
+        level=VERBOSE)
     say(verbosity, "offsets (recording after MIDI): "
         + ", ".join(f"{o:+.3f} s" for o in result.offsets), level=VERBOSE)
     say(verbosity, f"wrote {written} (instruments: {', '.join(synth.instruments)}, "

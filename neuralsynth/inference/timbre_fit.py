@@ -4,6 +4,8 @@ known notes, with the network frozen.
 The model predicts a mel from the notes and a timbre embedding ``t``; for a recording of
 those notes, the ``t`` that minimises the training loss (tanh-log-abs MSE) between the
 prediction and the recording's mel is the recording's place in the timbre space. The
+recording's level is arbitrary (a microphone, a fader), so a gain is fitted alongside
+the point and the loss compares shapes, not levels. The
 search starts from every instrument and the centroid (scored together in one batch on
 an excerpt), then refines the best start with Adam on all the audio, keeping the best
 point seen. A recording may start a little before or after its MIDI: a constant offset
@@ -38,7 +40,9 @@ _SILENT_PEAK = 1e-4
 class TimbreFit:
     """A fitted timbre: ``embedding`` float32 ``[D]``; ``loss`` the tanh-log-abs MSE of
     the model's prediction with it (``start_loss`` that of the best start, ``start``
-    its name); ``offsets`` seconds by which each recording lags its MIDI; ``nearest``
+    its name); ``gain_db`` how much louder the recordings are than the model makes that
+    timbre (a recording's level is not its timbre, so it is fitted apart);
+    ``offsets`` seconds by which each recording lags its MIDI; ``nearest``
     the instruments by distance; ``mix`` the weights of the two-instrument mix closest
     to the point; ``seconds`` the time the fit took."""
 
@@ -50,6 +54,7 @@ class TimbreFit:
     nearest: list[tuple[str, float]]
     mix: dict[str, float]
     seconds: float
+    gain_db: float = 0.0
 
     def describe(self) -> str:
         coords = ", ".join(f"{v:.3f}" for v in self.embedding.tolist())
@@ -113,13 +118,17 @@ def fit_timbre(synth, recordings: Sequence[tuple[str | Path, MidiSource]], *,
     try:
         with torch.inference_mode():
             scores = torch.zeros(len(starts))
+            gains = torch.zeros(len(starts))
             for x, target in items:
                 n = min(target.shape[1], _START_FRAMES)
                 pred = model.predict_mel(x[:, :n].expand(len(starts), -1, -1), starts)
-                scores += torch.stack([loss_fn(pred[i:i + 1], target[:, :n])
-                                       for i in range(len(starts))])
+                for i in range(len(starts)):
+                    g = _level(pred[i:i + 1], target[:, :n])
+                    gains[i] += g / len(items)
+                    scores[i] += loss_fn(pred[i:i + 1] * math.exp(g), target[:, :n])
         first = int(torch.argmin(scores))
-        point, best, start_loss = _refine(model, items, starts[first], loss_fn, steps, lr)
+        point, gain, best, start_loss = _refine(model, items, starts[first],
+                                                float(gains[first]), loss_fn, steps, lr)
     finally:
         for p, flag in zip(model.parameters(), frozen):
             p.requires_grad_(flag)
@@ -130,6 +139,7 @@ def fit_timbre(synth, recordings: Sequence[tuple[str | Path, MidiSource]], *,
     nearest = [(synth.instruments[i], float(dist[i])) for i in order]
     return TimbreFit(embedding=point.detach().clone(), loss=best, start=names[first],
                      start_loss=start_loss, offsets=offsets, nearest=nearest,
+                     gain_db=20.0 * gain / math.log(10.0),
                      mix=_closest_mix(point, table, list(synth.instruments)),
                      seconds=time.perf_counter() - started)
 
@@ -146,36 +156,52 @@ def _mel(wave: np.ndarray) -> torch.Tensor:
     return mel_spectrogram(wave).float()
 
 
-def _total(model, items, point: torch.Tensor, loss_fn) -> torch.Tensor:
+def _level(pred: torch.Tensor, target: torch.Tensor) -> float:
+    """Log gain that brings ``pred`` to the level of ``target``: the mean log ratio over
+    the bins where the recording is within 60 dB of its peak."""
+    loud = target > target.max() * 1e-3
+    if not bool(loud.any()):
+        return 0.0
+    ratio = torch.log(target[loud].clamp_min(1e-5)) - torch.log(pred[loud].clamp_min(1e-5))
+    return float(ratio.mean())
+
+
+def _total(model, items, point: torch.Tensor, gain: torch.Tensor, loss_fn) -> torch.Tensor:
     total = 0.0
     for x, target in items:
-        total = total + loss_fn(model.predict_mel(x, point.unsqueeze(0)), target)
+        pred = model.predict_mel(x, point.unsqueeze(0)) * torch.exp(gain)
+        total = total + loss_fn(pred, target)
     return total / len(items)
 
 
-def _refine(model, items, start: torch.Tensor, loss_fn, steps: int, lr: float):
-    """Adam from ``start``; the best point seen (the start included) and its loss."""
+def _refine(model, items, start: torch.Tensor, gain0: float, loss_fn, steps: int,
+            lr: float):
+    """Adam on the point and the level from ``start``; the best point seen (the start
+    included), its log gain, its loss and the start's loss."""
     point = start.clone().requires_grad_(True)
-    opt = torch.optim.Adam([point], lr=lr)
-    best_point, best, start_loss = start.clone(), math.inf, math.inf
+    gain = torch.tensor(float(gain0), requires_grad=True)
+    opt = torch.optim.Adam([point, gain], lr=lr)
+    best_point, best_gain, best, start_loss = start.clone(), float(gain0), math.inf, math.inf
     for step in range(int(steps) + 1):
         opt.zero_grad()
-        loss = _total(model, items, point, loss_fn)
+        loss = _total(model, items, point, gain, loss_fn)
         value = float(loss.detach())
         if step == 0:
             start_loss = value
         if value < best:
-            best, best_point = value, point.detach().clone()
+            best, best_point, best_gain = value, point.detach().clone(), float(gain.detach())
         if step == steps or not math.isfinite(value):
             break
         loss.backward()
         opt.step()
-    return best_point, best, start_loss
+    return best_point, best_gain, best, start_loss
 
 
 def _check_lengths(wave: np.ndarray, notes: Notes, audio, midi) -> None:
+    # A recording may stop early (an excerpt: the notes after its end are not used) or
+    # ring on, but not cover under half of the MIDI or outlast it by half a minute.
     seconds = wave.shape[0] / SAMPLE_RATE
-    if seconds + 1.0 < notes.duration or seconds > notes.duration + 30.0:
+    if seconds < 0.5 * notes.duration or seconds > notes.duration + 30.0:
         raise MidiError(f"{audio} ({seconds:.1f} s) cannot be a recording of "
                         f"{describe_source(midi)} (its notes last {notes.duration:.1f} s)")
 

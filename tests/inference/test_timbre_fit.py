@@ -34,6 +34,7 @@ def recording(synth, tmp_path_factory):
     sf.write(folder / "trumpet.wav", np.stack([wide, 0.5 * wide], 1), 22050)
     late = np.concatenate([np.zeros(int(0.25 * 22050), np.float32), wide])
     sf.write(folder / "late.wav", late, 22050)
+    sf.write(folder / "quiet.wav", 0.1 * wide, 22050)                 # 20 dB down
     return folder, midi
 
 
@@ -46,6 +47,12 @@ def test_the_instrument_that_played_comes_back(synth, recording):
     late = fit_timbre(synth, [(folder / "late.wav", midi)], steps=0)
     assert late.offsets[0] == pytest.approx(0.25, abs=0.0161)
     assert late.nearest[0][0] == "trumpet"
+    # A recording's level is not its timbre: 17.5 dB down (the stereo file mixes down to
+    # 0.75 of the melody, the quiet one is 0.1 of it), the same instrument and point.
+    quiet = fit_timbre(synth, [(folder / "quiet.wav", midi)], steps=10)
+    assert quiet.nearest[0][0] == "trumpet"
+    assert quiet.gain_db == pytest.approx(fit.gain_db - 20 * np.log10(0.75 / 0.1), abs=0.5)
+    assert torch.allclose(quiet.embedding, fit.embedding, atol=0.05)
 
 
 def test_the_fitted_instrument_is_saved_and_renders(synth, recording, tmp_path):
