@@ -83,7 +83,7 @@ def prepare_job(synth, midi: MidiSource, timbre: str | None, *,
     for part in parts:
         keep = (part.notes.pitch >= LOWEST_KEY) & (part.notes.pitch <= HIGHEST_KEY)
         out_of_range += int(np.sum(~keep))
-        part.notes = _select(part.notes, keep)
+        part.notes = part.notes.select(keep)
     parts = [p for p in parts if len(p.notes)]
     if not parts:
         raise MidiError(f"{where}: every note is outside the model's key range A0-C8 "
@@ -117,11 +117,6 @@ def _parts(synth, pm, timbre: str | None, tracks: Sequence[str],
     parts = [Part(load_notes(pm, tracks=group.tracks), synth.timbre(group.timbre),
                   label=f"timbre '{group.timbre}'") for group in plan.groups]
     return parts, plan.report_lines(), plan.drum_notes_skipped
-
-
-def _select(notes: Notes, keep: np.ndarray) -> Notes:
-    return Notes(start=notes.start[keep], end=notes.end[keep], pitch=notes.pitch[keep],
-                 velocity=notes.velocity[keep], program=notes.program[keep])
 
 
 def _probe(synth, part: Part) -> None:

@@ -104,7 +104,7 @@ def fit_timbre(synth, recordings: Sequence[tuple[str | Path, MidiSource]], *,
         lag = _offset_frames(model, model.encoder.encode(notes, target.shape[0]), target,
                              max_offset)
         offsets.append(lag * HOP_LENGTH / SAMPLE_RATE)
-        shifted = _shift(notes, lag * HOP_LENGTH / SAMPLE_RATE)
+        shifted = notes.shifted(lag * HOP_LENGTH / SAMPLE_RATE)
         features = model.encoder.encode(shifted, target.shape[0])
         items.append((torch.from_numpy(np.ascontiguousarray(features, np.float32))
                       .unsqueeze(0), target.unsqueeze(0)))
@@ -235,11 +235,6 @@ def _flux(mel: torch.Tensor) -> np.ndarray:
     log_mel = torch.log(mel.float().clamp_min(1e-5))
     flux = torch.relu(log_mel[1:] - log_mel[:-1]).sum(1).numpy().astype(np.float64)
     return flux - flux.mean()
-
-
-def _shift(notes: Notes, seconds: float) -> Notes:
-    return Notes(start=notes.start + seconds, end=notes.end + seconds, pitch=notes.pitch,
-                 velocity=notes.velocity, program=notes.program)
 
 
 def _closest_mix(point: torch.Tensor, table: torch.Tensor, names: list[str]) -> dict:

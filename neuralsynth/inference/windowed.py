@@ -159,8 +159,7 @@ def _overlapping(notes: Notes, m0: int, m1: int) -> Notes:
     """The notes that may touch frames ``[m0, m1)`` (a frame of slack for rounding)."""
     slack = 2.0 / (SAMPLE_RATE / HOP_LENGTH)
     keep = (notes.start < _frame_time(m1) + slack) & (notes.end > _frame_time(m0) - slack)
-    return Notes(start=notes.start[keep], end=notes.end[keep], pitch=notes.pitch[keep],
-                 velocity=notes.velocity[keep], program=notes.program[keep])
+    return notes.select(keep)
 
 
 class _Crossfade:

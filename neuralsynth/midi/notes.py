@@ -25,6 +25,15 @@ class Notes:
     def __len__(self) -> int:
         return int(self.start.shape[0])
 
+    def select(self, keep: np.ndarray) -> "Notes":
+        """The notes where boolean ``keep [N]`` is true, in the same order."""
+        return Notes(start=self.start[keep], end=self.end[keep], pitch=self.pitch[keep],
+                     velocity=self.velocity[keep], program=self.program[keep])
+
+    def shifted(self, seconds: float) -> "Notes":
+        """The same notes ``seconds`` later (earlier for a negative shift)."""
+        return dataclasses.replace(self, start=self.start + seconds, end=self.end + seconds)
+
     @property
     def duration(self) -> float:
         """Seconds from time zero to the last note-off (0 for no notes)."""

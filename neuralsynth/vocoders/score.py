@@ -49,9 +49,7 @@ class Score:
         t1 = (first_frame + n_frames) / self.frame_rate
         n = self.notes
         keep = n.start < t1
-        shifted = Notes(start=n.start[keep] - t0, end=n.end[keep] - t0,
-                        pitch=n.pitch[keep], velocity=n.velocity[keep],
-                        program=n.program[keep])
+        shifted = n.select(keep).shifted(-t0)
         return Score(shifted, int(n_frames), self.hop_length, self.sample_rate,
                      self.origin + int(first_frame))
 

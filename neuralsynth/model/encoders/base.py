@@ -43,9 +43,7 @@ class Encoder(abc.ABC):
         calls :meth:`encode`; encoders that round times to frames should override it to
         round in the piece's frames, so a window is exactly a slice of the whole."""
         t0 = first_frame * self.hop_length / self.sample_rate
-        shifted = Notes(start=notes.start - t0, end=notes.end - t0, pitch=notes.pitch,
-                        velocity=notes.velocity, program=notes.program)
-        return self.encode(shifted, n_frames)
+        return self.encode(notes.shifted(-t0), n_frames)
 
     def frames_for(self, seconds: float) -> int:
         """Number of frames covering ``seconds`` of audio (centred STFT convention)."""
