@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterable
 from neuralsynth.data.humanize import Humanize, humanize, merge_unisons
 from neuralsynth.errors import DataError, require_extra
 from neuralsynth.fileio import atomic_path, write_text_atomic
+from neuralsynth.midi import quiet_imports
 from neuralsynth.midi.read import read_midi
 
 #: File types of the corpus that hold playable scores (``.rntxt`` are harmonic analyses).
@@ -149,7 +150,7 @@ def piece_seed(name: str, seed: int) -> int:
 def _score_notes(path: str):
     """All pitched notes of a corpus score as ``[N, 4]`` (start, end, pitch, velocity)."""
     import numpy as np
-    import pretty_midi
+    pretty_midi = quiet_imports.pretty_midi()
     from music21 import corpus, stream
     from music21 import midi as m21midi
 
@@ -180,7 +181,7 @@ def _score_notes(path: str):
 
 def write_notes_midi(notes, out_path: str | os.PathLike) -> float:
     """Write ``notes [N, 4]`` as a one-track piano MIDI file atomically; return its length."""
-    import pretty_midi
+    pretty_midi = quiet_imports.pretty_midi()
 
     pm = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=120.0)
     inst = pretty_midi.Instrument(program=0, name="piano")

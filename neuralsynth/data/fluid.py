@@ -15,6 +15,7 @@ from typing import Iterable
 import numpy as np
 
 from neuralsynth.errors import DataError
+from neuralsynth.midi import quiet_imports
 from neuralsynth.midi.events import CONTROL, MELODIC_CHANNELS, NOTE_ON, MidiEvents
 
 #: FluidSynth's native rate for the SoundFonts we use; resampled to 16 kHz afterwards.
@@ -32,7 +33,7 @@ _MAX_PULL = 1 << 16
 def fluidsynth_available() -> str | None:
     """``None`` when pyfluidsynth and the FluidSynth library load, else the reason."""
     try:
-        import fluidsynth  # noqa: F401
+        quiet_imports.fluidsynth()
     except (ImportError, OSError) as exc:
         return f"FluidSynth is not available ({type(exc).__name__}: {exc})"
     return None
@@ -58,7 +59,7 @@ class FluidRenderer:
         reason = fluidsynth_available()
         if reason is not None:
             raise DataError(reason)
-        import fluidsynth
+        fluidsynth = quiet_imports.fluidsynth()
 
         self.sample_rate = int(sample_rate)
         self.soundfont = Path(soundfont)

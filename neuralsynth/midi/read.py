@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Collection, Union
 import numpy as np
 
 from neuralsynth.errors import MidiError
+from neuralsynth.midi import quiet_imports
 from neuralsynth.midi.notes import Notes
 
 if TYPE_CHECKING:  # pretty_midi is imported when a file is read
@@ -98,7 +99,7 @@ def read_midi(source: MidiSource):
     The one reader of MIDI files in neuralsynth: rendering, dataset synthesis and the
     Python API all come through here. A ``PrettyMIDI`` object is returned as it is.
     """
-    import pretty_midi
+    pretty_midi = quiet_imports.pretty_midi()
 
     if isinstance(source, pretty_midi.PrettyMIDI):
         return source
@@ -272,7 +273,7 @@ def instrument_channels(source: MidiSource, pm=None) -> list[int | None]:
     differs). ``pm`` is the already parsed ``source``, to save parsing it again.
     """
     import mido
-    import pretty_midi
+    pretty_midi = quiet_imports.pretty_midi()
 
     pm = read_midi(source) if pm is None else pm
     unknown: list[int | None] = [None] * len(pm.instruments)
