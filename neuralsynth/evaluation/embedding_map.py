@@ -26,6 +26,7 @@ import dataclasses
 import os
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -105,10 +106,22 @@ def load_probe(model, probe: str | os.PathLike | None) -> Probe:
     return Probe(model, load_notes(probe), Path(probe).name)
 
 
+def _instruments(model) -> torch.Tensor:
+    """Each instrument's timbre vector ``[n, W]``: its row of the table, and its own FiLM
+    offsets where the model has them."""
+    param = next(model.parameters())
+    eye = torch.eye(model.n_instruments, dtype=param.dtype, device=param.device)
+    with torch.no_grad():
+        return model.embed(eye)
+
+
 def timbre_stats(model, probe: Probe, t: torch.Tensor, *, batch_size: int = 1024,
-                 progress: bool = False, desc: str = "timbres") -> tuple[np.ndarray, np.ndarray]:
-    """Centroid (Hz) and energy (dB) of the probe rendered at each timbre ``t [P, D]``:
-    two ``[P]`` float64 arrays. ``batch_size`` timbres run per forward pass."""
+                 progress: bool = False, desc: str = "timbres",
+                 cancel: Callable[[], bool] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Centroid (Hz) and energy (dB) of the probe rendered at each timbre ``t [P, W]``:
+    two ``[P]`` float64 arrays. ``batch_size`` timbres run per forward pass; ``cancel``
+    is asked before each and raises InterruptedError when it says so (a server that
+    stops does not wait for a whole map)."""
     from tqdm import tqdm
 
     param = next(model.parameters())
@@ -119,6 +132,9 @@ def timbre_stats(model, probe: Probe, t: torch.Tensor, *, batch_size: int = 1024
                dynamic_ncols=True, unit_scale=True)
     with torch.inference_mode():
         for start in range(0, t.shape[0], batch_size):
+            if cancel is not None and cancel():
+                bar.close()
+                raise InterruptedError("cancelled")
             tb = t[start:start + batch_size]
             log_mel = model(probe.x.expand(tb.shape[0], -1, -1), tb)[:, probe.active]
             c, e = mel_stats(torch.exp(log_mel.float()).cpu())
@@ -191,7 +207,8 @@ def _model_name(loaded) -> str:
 
 def embedding_map(loaded, *, grid: int = DEFAULT_GRID, probe: str | os.PathLike | None = None,
                   margin: float = DEFAULT_MARGIN, batch_size: int = 1024,
-                  progress: bool = False) -> EmbeddingMap:
+                  progress: bool = False,
+                  cancel: Callable[[], bool] | None = None) -> EmbeddingMap:
     """Centroid and energy of the probe over a ``grid × grid`` lattice of a 2-D timbre
     space (Figure 16). Raises :class:`UsageError` for a space of another dimension."""
     _check_count("grid", grid, 2)
@@ -211,8 +228,8 @@ def embedding_map(loaded, *, grid: int = DEFAULT_GRID, probe: str | os.PathLike 
     gx, gy = np.meshgrid(xs, ys)                                              # [G, G] each
     points = torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], axis=1))     # [G*G, 2]
     centroid, energy = timbre_stats(model, pr, points, batch_size=batch_size,
-                                    progress=progress, desc="embedding map")
-    inst_c, inst_e = timbre_stats(model, pr, table, batch_size=batch_size)
+                                    progress=progress, desc="embedding map", cancel=cancel)
+    inst_c, inst_e = timbre_stats(model, pr, _instruments(model), batch_size=batch_size)
     return EmbeddingMap(xs=xs, ys=ys, centroid_hz=centroid.reshape(grid, grid),
                         energy_db=energy.reshape(grid, grid),
                         instruments=list(loaded.instruments), coords=coords,
@@ -237,7 +254,8 @@ def random_mixes(n_instruments: int, n_points: int, seed: int = 0) -> np.ndarray
 
 def embedding_projection(loaded, *, n_points: int = 4096,
                          probe: str | os.PathLike | None = None, batch_size: int = 1024,
-                         seed: int = 0, progress: bool = False) -> EmbeddingProjection:
+                         seed: int = 0, progress: bool = False,
+                         cancel: Callable[[], bool] | None = None) -> EmbeddingProjection:
     """Centroid and energy of the probe at ``n_points`` random mixes of the instruments,
     placed on the first two principal axes of the instrument embeddings (Figure 17)."""
     _check_count("n_points", n_points, 1)
@@ -249,9 +267,14 @@ def embedding_projection(loaded, *, n_points: int = 4096,
     pr = load_probe(model, probe)
     mixes = torch.from_numpy(random_mixes(table.shape[0], n_points, seed))   # [P, n]
     points = mixes @ table                                                   # [P, D]
-    centroid, energy = timbre_stats(model, pr, points, batch_size=batch_size,
-                                    progress=progress, desc="projection")
-    inst_c, inst_e = timbre_stats(model, pr, table, batch_size=batch_size)
+    # The mixes sound as model.embed makes them (with instruments' own FiLM offsets,
+    # where a model has them); they are placed by their point in the space.
+    param = next(model.parameters())
+    with torch.no_grad():
+        sounds = model.embed(mixes.to(device=param.device, dtype=param.dtype))  # [P, W]
+    centroid, energy = timbre_stats(model, pr, sounds, batch_size=batch_size,
+                                    progress=progress, desc="projection", cancel=cancel)
+    inst_c, inst_e = timbre_stats(model, pr, _instruments(model), batch_size=batch_size)
     mean = table.mean(0, keepdim=True)
     _, sing, vt = torch.linalg.svd(table - mean, full_matrices=False)
     axes = vt[:2].T                                                          # [D, ≤2]

@@ -103,12 +103,15 @@ def predict_piece(model, notes, n_frames: int, rows: list[int], *,
     feats = model.encoder.encode(notes, n_frames)
     x = torch.as_tensor(np.ascontiguousarray(feats), dtype=param.dtype,
                         device=param.device).unsqueeze(0)                    # [1, T, F]
-    table = model.instrument_embeddings().to(param.dtype)                     # [I, D]
+    # Each instrument as model.embed makes it: its row, and its own FiLM offsets if any.
+    eye = torch.eye(model.n_instruments, dtype=param.dtype, device=param.device)
+    with torch.no_grad():
+        table = model.embed(eye)                                              # [I, W]
     batch = max(1, frame_budget // max(1, n_frames))
     out = []
     with torch.inference_mode():
         for start in range(0, len(rows), batch):
-            t = table[rows[start:start + batch]]                              # [b, D]
+            t = table[rows[start:start + batch]]                              # [b, W]
             log_mel = model(x.expand(t.shape[0], -1, -1), t)                  # [b, T, M]
             out.append(torch.exp(log_mel).float().cpu().numpy())
     return np.concatenate(out)

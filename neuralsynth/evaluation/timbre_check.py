@@ -275,13 +275,14 @@ def timbre_check(loaded, dataset: str | os.PathLike, *, split: str = "val",
     bar = tqdm(todo, desc="timbre check", unit="piece", disable=not progress,
                dynamic_ncols=True)
     with torch.inference_mode():
-        table = model.instrument_embeddings()[rows].to(param.dtype)            # [n, D]
+        eye = torch.eye(model.n_instruments, dtype=param.dtype, device=param.device)
+        table = model.embed(eye)[rows]                   # [n, W]: own FiLM offsets too
         if pairs:
             weights = torch.zeros(len(pairs), model.n_instruments, dtype=param.dtype,
                                   device=param.device)
             for k, (a, b) in enumerate(pairs):
                 weights[k, rows[a]] = weights[k, rows[b]] = 0.5
-            mix_table = model.embed(weights)                                   # [P, D]
+            mix_table = model.embed(weights)                                   # [P, W]
         for midi, audio in bar:
             truth = _truths([audio[to_manifest[name]] for name in checked], met)    # [n, T, M]
             n_frames = int(truth.shape[1])

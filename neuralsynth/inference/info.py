@@ -34,6 +34,8 @@ class ModelInfo:
     resumable: bool
     neuralsynth_version: str
     export: dict[str, Any] | None
+    #: Instruments with their own FiLM offsets (``timbre fit --adapt film``).
+    adapted: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def embedding_dim(self) -> int:
@@ -69,6 +71,7 @@ def model_info(path: str | os.PathLike) -> ModelInfo:
     data = load_checkpoint(p)
     model, recipe = model_from_checkpoint(data, source=os.fspath(p))
     table = model.instrument_embeddings().detach().float()
+    adapted = adapted_instruments(model, list(data["instruments"]))
     export = data.get(EXPORT_KEY) if isinstance(data.get(EXPORT_KEY), dict) else None
     val = data.get("best_val_loss")
     return ModelInfo(
@@ -82,7 +85,19 @@ def model_info(path: str | os.PathLike) -> ModelInfo:
         step=int(data["step"]), val_loss=float(val) if val is not None else None,
         resumable=all(k in data for k in RESUME_KEYS),
         neuralsynth_version=str(data.get("neuralsynth_version", "unknown")),
-        export=export)
+        export=export, adapted=adapted)
+
+
+def adapted_instruments(model, instruments: list[str]) -> list[str]:
+    """Instruments whose own FiLM offsets are not all zero."""
+    offsets = getattr(model.conditioner, "offset_gamma", None)
+    if not offsets:
+        return []
+    used = None
+    for table in [*offsets.values(), *model.conditioner.offset_beta.values()]:
+        rows = table.detach().abs().amax(dim=1) > 0
+        used = rows if used is None else used | rows
+    return [name for name, flag in zip(instruments, used.tolist()) if flag]
 
 
 def format_size(n_bytes: int) -> str:
@@ -114,8 +129,9 @@ def format_info(info: ModelInfo) -> list[str]:
     width = max((len(n) for n in info.instruments), default=0)
     for name, row in zip(info.instruments, info.embeddings):
         coords = ",".join(f"{x:.3f}" for x in row)
-        lines.append(f"    {name:<{width}}  {coords}")
+        own = "  (own FiLM offsets)" if name in info.adapted else ""
+        lines.append(f"    {name:<{width}}  {coords}{own}")
     return lines
 
 
-__all__ = ["ModelInfo", "format_info", "format_size", "model_info"]
+__all__ = ["ModelInfo", "adapted_instruments", "format_info", "format_size", "model_info"]

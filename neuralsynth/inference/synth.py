@@ -94,7 +94,10 @@ class Synth:
             raise TimbreError(f"'{spec}' is a morph, which has no single embedding; "
                               f"ask for one of its keyframes")
         with torch.inference_mode():
-            return parsed.embedding(self.model).detach().float().cpu().clone()
+            vector = parsed.embedding(self.model)
+        # The point is the first D numbers of the timbre vector (the rest, where a model
+        # has per-instrument FiLM offsets, are the mixing weights).
+        return vector[:self.embedding_dim].detach().float().cpu().clone()
 
     # -- rendering ----------------------------------------------------------------------
     def mel(self, midi: MidiSource, timbre: str | None = None, *,
@@ -157,15 +160,19 @@ class Synth:
         return prepare_job(self, midi, timbre, tracks=tuple(tracks), gm=bool(gm), tail=tail,
                            vocoder=_as_spec(vocoder), vocoder_options=vocoder_options)
 
-    def fit_timbre(self, recordings, *, steps: int = 30, max_offset: float = 0.5):
+    def fit_timbre(self, recordings, *, steps: int = 30, max_offset: float = 0.5,
+                   adapt: str | None = None):
         """The timbre of recordings of known notes: ``recordings`` is a list of
         ``(audio_path, midi)`` pairs fitted jointly; returns a
         :class:`~neuralsynth.inference.timbre_fit.TimbreFit` (``embedding [D]``, loss,
-        offsets, nearest instruments, closest mix). Save it as an instrument with
-        :func:`neuralsynth.inference.add_instrument.save_with_instrument`."""
+        offsets, nearest instruments, closest mix; ``film`` offsets with
+        ``adapt="film"``). Save it as an instrument with
+        :func:`neuralsynth.inference.add_instrument.save_with_instrument`
+        (``film=fit.film``)."""
         from neuralsynth.inference.timbre_fit import fit_timbre
 
-        return fit_timbre(self, list(recordings), steps=steps, max_offset=max_offset)
+        return fit_timbre(self, list(recordings), steps=steps, max_offset=max_offset,
+                          adapt=adapt)
 
     def _inputs(self, midi: MidiSource, timbre: str | None, tail: Any):
         """The notes and the parsed timbre, after checking all three inputs."""

@@ -26,6 +26,7 @@ import torch
 
 from neuralsynth.audio.constants import HOP_LENGTH, SAMPLE_RATE
 from neuralsynth.errors import AudioError, MidiError, NeuralsynthError
+from neuralsynth.inference.timbre_adapt import ADAPT_STEPS, adapt_film, film_sites
 from neuralsynth.midi.notes import Notes
 from neuralsynth.midi.read import MidiSource, describe_source, load_notes
 
@@ -55,12 +56,21 @@ class TimbreFit:
     mix: dict[str, float]
     seconds: float
     gain_db: float = 0.0
+    #: With ``adapt="film"``: the timbre's own FiLM offsets, ``"gamma.<site>"`` /
+    #: ``"beta.<site>"`` → ``[C]``; ``loss`` is then the adapted loss and ``point_loss``
+    #: that of the point alone.
+    film: dict[str, torch.Tensor] | None = None
+    point_loss: float | None = None
+    #: Notes transcribed from each recording given without MIDI.
+    notes_heard: list[int] = dataclasses.field(default_factory=list)
 
     def describe(self) -> str:
         coords = ", ".join(f"{v:.3f}" for v in self.embedding.tolist())
         mix = ", ".join(f"{k} {w:.0%}" for k, w in self.mix.items())
-        return (f"xy:{coords.replace(' ', '')}  loss {self.loss:.5f} (start {self.start}: "
-                f"{self.start_loss:.5f}); nearest {self.nearest[0][0]} "
+        adapted = (f", FiLM adapted from {self.point_loss:.5f}" if self.film is not None
+                   else "")
+        return (f"xy:{coords.replace(' ', '')}  loss {self.loss:.5f}{adapted} (start "
+                f"{self.start}: {self.start_loss:.5f}); nearest {self.nearest[0][0]} "
                 f"({self.nearest[0][1]:.3f}); closest mix {mix}")
 
 
@@ -86,20 +96,36 @@ def read_recording(path: str | Path) -> np.ndarray:
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
-def fit_timbre(synth, recordings: Sequence[tuple[str | Path, MidiSource]], *,
-               steps: int = 30, lr: float = 0.05, max_offset: float = 0.5) -> TimbreFit:
-    """Fit one timbre to ``recordings`` (pairs of an audio file and the MIDI it plays),
-    jointly; ``synth`` a :class:`~neuralsynth.inference.synth.Synth`. Every input is
-    read and checked before the optimisation starts."""
+def fit_timbre(synth, recordings: Sequence[tuple[str | Path, MidiSource | None]], *,
+               steps: int = 30, lr: float = 0.05, max_offset: float = 0.5,
+               adapt: str | None = None, adapt_steps: int = ADAPT_STEPS) -> TimbreFit:
+    """Fit one timbre to ``recordings`` (pairs of an audio file and the MIDI it plays;
+    a MIDI of None has its notes transcribed from the audio), jointly; ``synth`` a :class:`~neuralsynth.inference.synth.Synth`. With
+    ``adapt="film"`` the timbre also gets its own FiLM offsets (see
+    :mod:`~neuralsynth.inference.timbre_adapt`). Every input is read and checked before
+    the optimisation starts."""
     if not recordings:
         raise NeuralsynthError("give at least one recording and its MIDI")
+    if adapt not in (None, "none", "film"):
+        raise NeuralsynthError(f"unknown adaptation '{adapt}'; choose none or film")
+    adapt = None if adapt == "none" else adapt
     model = synth.model
+    if adapt == "film":
+        film_sites(model)                  # a model without FiLM is refused up front
     started = time.perf_counter()
-    items, offsets = [], []
+    items, offsets, heard = [], [], []
+    transcriber = _transcriber() if any(m is None for _, m in recordings) else None
     for audio_path, midi in recordings:
         wave = read_recording(audio_path)
-        notes = load_notes(midi)
-        _check_lengths(wave, notes, audio_path, midi)
+        if midi is None:                   # no MIDI: the notes are transcribed
+            notes = transcriber.notes(wave)
+            if len(notes) == 0:
+                raise AudioError(f"{audio_path}: no notes were heard in it, so there is "
+                                 f"nothing to fit; give its MIDI with --midi")
+            heard.append(len(notes))
+        else:
+            notes = load_notes(midi)
+            _check_lengths(wave, notes, audio_path, midi)
         target = _mel(wave)                                              # [T, 80]
         lag = _offset_frames(model, model.encoder.encode(notes, target.shape[0]), target,
                              max_offset)
@@ -129,6 +155,11 @@ def fit_timbre(synth, recordings: Sequence[tuple[str | Path, MidiSource]], *,
         first = int(torch.argmin(scores))
         point, gain, best, start_loss = _refine(model, items, starts[first],
                                                 float(gains[first]), loss_fn, steps, lr)
+        film, point_loss = None, None
+        if adapt == "film" and math.isfinite(best):
+            point_loss = best
+            film, gain, best, _ = adapt_film(model, items, point, gain, loss_fn,
+                                             steps=adapt_steps)
     finally:
         for p, flag in zip(model.parameters(), frozen):
             p.requires_grad_(flag)
@@ -140,8 +171,15 @@ def fit_timbre(synth, recordings: Sequence[tuple[str | Path, MidiSource]], *,
     return TimbreFit(embedding=point.detach().clone(), loss=best, start=names[first],
                      start_loss=start_loss, offsets=offsets, nearest=nearest,
                      gain_db=20.0 * gain / math.log(10.0),
-                     mix=_closest_mix(point, table, list(synth.instruments)),
-                     seconds=time.perf_counter() - started)
+                     mix=closest_mix(point, table, list(synth.instruments)),
+                     seconds=time.perf_counter() - started, film=film,
+                     point_loss=point_loss, notes_heard=heard)
+
+
+def _transcriber():
+    from neuralsynth.midi.transcribe import Transcriber
+
+    return Transcriber()
 
 
 def _loss():
@@ -237,7 +275,7 @@ def _flux(mel: torch.Tensor) -> np.ndarray:
     return flux - flux.mean()
 
 
-def _closest_mix(point: torch.Tensor, table: torch.Tensor, names: list[str]) -> dict:
+def closest_mix(point: torch.Tensor, table: torch.Tensor, names: list[str]) -> dict:
     """Weights of the point on the segment between two instruments that is closest to
     it: the mix of two that the fitted timbre resembles most."""
     best, best_d = {names[0]: 1.0}, math.inf
@@ -255,4 +293,4 @@ def _closest_mix(point: torch.Tensor, table: torch.Tensor, names: list[str]) -> 
     return {k: v for k, v in sorted(best.items(), key=lambda kv: -kv[1]) if v >= 0.005}
 
 
-__all__ = ["TimbreFit", "fit_timbre", "read_recording"]
+__all__ = ["TimbreFit", "closest_mix", "fit_timbre", "read_recording"]

@@ -46,9 +46,10 @@ def _qualify(kind: str, problem: str) -> str:
 class Mel2Mel(nn.Module):
     """Timbre-conditioned note-to-mel model (Kim et al., ICASSP 2019).
 
-    - ``forward(x [B, T, in_dim], t [B, D] or [B, T, D])`` → natural-log mel ``[B, T, n_mels]``
+    - ``forward(x [B, T, in_dim], t [B, W] or [B, T, W])`` → natural-log mel ``[B, T, n_mels]``
     - ``predict_mel(x, t)`` → linear mel ``[B, T, n_mels]`` (``exp`` of the above)
-    - ``embed(weights [..., n_instruments])`` → timbre ``[..., D]``
+    - ``embed(weights [..., n_instruments])`` → timbre vector ``[..., W]``
+    - ``point(coordinates [..., D])`` → timbre vector ``[..., W]``
     - ``instrument_embeddings()`` → ``[n_instruments, D]``
 
     ``encoder`` turns notes into ``x`` (numpy, outside autograd); ``conditioner`` and
@@ -128,8 +129,19 @@ class Mel2Mel(nn.Module):
         """Learned timbre of each training instrument, ``[n_instruments, D]``."""
         return self.conditioner.instrument_embeddings()
 
+    @property
+    def timbre_width(self) -> int:
+        """Width W of the timbre vector ``forward`` takes: D, or more where the
+        conditioner carries more than the point (FiLM's per-instrument offsets)."""
+        return int(self.conditioner.timbre_width)
+
+    def point(self, coordinates: torch.Tensor) -> torch.Tensor:
+        """Raw coordinates ``[..., D]`` of the space → timbre vector ``[..., W]``."""
+        return self.conditioner.point(coordinates)
+
     def embed(self, weights: torch.Tensor) -> torch.Tensor:
-        """Mixing weights ``[..., n_instruments]`` → timbre ``[..., D]`` (weighted sum of rows)."""
+        """Mixing weights ``[..., n_instruments]`` → timbre vector ``[..., W]`` (the
+        weighted sum of rows, and what else the conditioner carries)."""
         if weights.shape[-1] != self.n_instruments:
             raise ValueError(f"expected {self.n_instruments} mixing weights in the last "
                              f"dimension, got shape {tuple(weights.shape)}")

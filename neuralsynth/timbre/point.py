@@ -81,11 +81,13 @@ class Timbre:
         return " + ".join(f"{name} {w:.0%}" for name, w in parts.items())
 
     def embedding(self, model) -> "torch.Tensor":
-        """The embedding ``[D]`` on the model's device.
+        """The timbre vector ``[W]`` the model takes, on the model's device.
 
         ``model`` is a :class:`~neuralsynth.model.mel2mel.Mel2Mel` (anything with ``embed`` and
-        ``instrument_embeddings``). A mix is ``weights @ table``, the convex combination
-        of the learned instrument rows.
+        ``instrument_embeddings``; ``point`` when it has one). A mix is ``model.embed``
+        of its weights, the convex combination of the learned instrument rows; W is the
+        space's D unless instruments have their own FiLM offsets (then D + N: the point,
+        then the weights).
         """
         import torch
 
@@ -95,7 +97,8 @@ class Timbre:
                 raise TimbreError(f"timbre '{self.spec}' has {len(self.coordinates)} "
                                   f"coordinates but the model's timbre space has "
                                   f"{table.shape[-1]} dimensions")
-            return torch.tensor(self.coordinates, dtype=table.dtype, device=table.device)
+            coords = torch.tensor(self.coordinates, dtype=table.dtype, device=table.device)
+            return model.point(coords) if hasattr(model, "point") else coords
         if len(self.weights) != table.shape[0]:
             raise TimbreError(f"timbre '{self.spec}' was parsed for {len(self.weights)} "
                               f"instruments but the model has {table.shape[0]}")
@@ -103,7 +106,7 @@ class Timbre:
         return model.embed(weights)
 
     def trajectory(self, model, n_frames: int, first_frame: int = 0) -> "torch.Tensor":
-        """The embedding for every frame, ``[n_frames, D]`` (constant for a static timbre;
+        """The timbre vector for every frame, ``[n_frames, W]`` (constant for a static timbre;
         ``first_frame`` is accepted for the same signature as a morph's)."""
         return self.embedding(model).unsqueeze(0).expand(n_frames, -1)
 

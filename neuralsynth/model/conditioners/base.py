@@ -36,6 +36,16 @@ class Conditioner(nn.Module, abc.ABC):
     def embedding_dim(self) -> int:
         """Dimension D of the timbre space."""
 
+    @property
+    def timbre_width(self) -> int:
+        """Width W of the timbre vector ``forward`` takes (``embed``'s output); D unless
+        a conditioner carries more than the point."""
+        return self.embedding_dim
+
+    def point(self, coordinates: torch.Tensor) -> torch.Tensor:
+        """Raw coordinates ``[..., D]`` → timbre vector ``[..., W]``."""
+        return coordinates
+
     @abc.abstractmethod
     def instrument_embeddings(self) -> torch.Tensor:
         """The learned table, ``[n_instruments, D]``."""

@@ -25,10 +25,15 @@ class FiLM(Conditioner):
     """Instrument embedding table plus linear FiLM layers at the ``pre``/``post`` sites.
 
     - ``instrument_embeddings()`` → ``[n_instruments, D]``
-    - ``embed(weights [..., n_instruments])`` → ``[..., D]`` (linear in the weights)
-    - ``forward(site, h [B, T, C], t [B, D] or [B, T, D])`` → ``[B, T, C]``; a ``[B, D]``
-      timbre is broadcast over time, a ``[B, T, D]`` one morphs frame by frame. Sites not
+    - ``embed(weights [..., n_instruments])`` → ``[..., W]`` (linear in the weights)
+    - ``point(coordinates [..., D])`` → ``[..., W]``
+    - ``forward(site, h [B, T, C], t [B, W] or [B, T, W])`` → ``[B, T, C]``; a ``[B, W]``
+      timbre is broadcast over time, a ``[B, T, W]`` one morphs frame by frame. Sites not
       listed in ``config.sites`` return ``h`` unchanged.
+
+    W is D, or D + n_instruments with ``instrument_offsets``: then ``t`` carries the mixing
+    weights after the point and ``gamma(t) = G t[:D] + g + t[D:] @ offsets`` (likewise
+    ``beta``), still linear in the weights; a bare point ``[..., D]`` is also accepted.
 
     At initialisation every active site is the identity (``gamma = 1``, ``beta = 0``) so
     training starts from the unconditioned trunk and learns how timbre modulates it.
@@ -44,6 +49,12 @@ class FiLM(Conditioner):
         sites: list[Literal["pre", "post"]] = param(
             ["pre", "post"], "where FiLM modulates features: 'pre' = after the input "
                              "convolution, 'post' = after the LSTM; [] disables timbre")
+
+        instrument_offsets: bool = param(
+            False, "give each instrument its own FiLM offsets (gamma, beta per site) beside "
+                   "the shared linear maps; zero until trained, and set on a model by "
+                   "`neuralsynth timbre fit --adapt film`, which fits the new "
+                   "instrument's row only")
 
         def check(self) -> list[tuple[str, str]]:
             problems = []
@@ -87,14 +98,47 @@ class FiLM(Conditioner):
             nn.init.zeros_(b.bias)
             self.gamma[s] = g
             self.beta[s] = b
+        # Per-instrument offsets: row i is added to gamma/beta in proportion to the weight
+        # of instrument i, so a mix stays the weighted sum of its instruments' modulations
+        # and an instrument's row changes nothing for the others.
+        self.offset_gamma = nn.ParameterDict()
+        self.offset_beta = nn.ParameterDict()
+        if config.instrument_offsets:
+            for s in self.sites:
+                c = int(self.channels[s])
+                self.offset_gamma[s] = nn.Parameter(torch.zeros(n_instruments, c))
+                self.offset_beta[s] = nn.Parameter(torch.zeros(n_instruments, c))
 
     @property
     def embedding_dim(self) -> int:
         return int(self.config.embedding_dim)
 
+    @property
+    def timbre_width(self) -> int:
+        """Width W of the timbre vector ``forward`` takes: D, plus one weight per
+        instrument when instruments have their own offsets."""
+        return self.embedding_dim + (self.n_instruments if self.offset_gamma else 0)
+
     def instrument_embeddings(self) -> torch.Tensor:
         """The learned table ``[n_instruments, D]`` (row ``i`` = instrument ``i``)."""
         return self.embedding
+
+    def embed(self, weights: torch.Tensor) -> torch.Tensor:
+        """Mixing weights ``[..., N]`` → timbre vector ``[..., W]``: the point in the space,
+        followed by the weights themselves when instruments have their own offsets."""
+        point = super().embed(weights)
+        if not self.offset_gamma:
+            return point
+        return torch.cat([point, weights.to(point.dtype)], dim=-1)
+
+    def point(self, coordinates: torch.Tensor) -> torch.Tensor:
+        """Raw coordinates ``[..., D]`` → timbre vector ``[..., W]`` (no instrument's
+        own offsets: a point of the space is not any instrument)."""
+        extra = self.timbre_width - self.embedding_dim
+        if extra == 0:
+            return coordinates
+        pad = coordinates.new_zeros(*coordinates.shape[:-1], extra)
+        return torch.cat([coordinates, pad], dim=-1)
 
     def forward(self, site: str, h: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """``h [B, T, C]`` modulated by ``t [B, D]`` / ``[B, T, D]`` → ``[B, T, C]``."""
@@ -104,16 +148,21 @@ class FiLM(Conditioner):
             return h
         if h.dim() != 3:
             raise ValueError(f"FiLM expects features [B, T, C], got shape {tuple(h.shape)}")
-        d = self.embedding_dim
-        if t.shape[-1] != d or t.dim() not in (2, 3) or t.shape[0] != h.shape[0]:
-            raise ValueError(f"timbre must be [B, {d}] or [B, T, {d}] with B={h.shape[0]}, "
-                             f"got shape {tuple(t.shape)}")
+        d, w = self.embedding_dim, self.timbre_width
+        widths = f"{d}" if w == d else f"{d} or {w}"
+        if t.shape[-1] not in (d, w) or t.dim() not in (2, 3) or t.shape[0] != h.shape[0]:
+            raise ValueError(f"timbre must be [B, W] or [B, T, W] with W={widths} and "
+                             f"B={h.shape[0]}, got shape {tuple(t.shape)}")
         if t.dim() == 3 and t.shape[1] != h.shape[1]:
             raise ValueError(f"per-frame timbre has {t.shape[1]} frames, features have "
                              f"{h.shape[1]}")
         t = t.to(h.dtype)
-        gamma = self.gamma[site](t)
-        beta = self.beta[site](t)
+        gamma = self.gamma[site](t[..., :d])
+        beta = self.beta[site](t[..., :d])
+        if t.shape[-1] == w and w > d:         # a D-wide t is a bare point: no offsets
+            mix = t[..., d:]
+            gamma = gamma + mix @ self.offset_gamma[site].to(h.dtype)
+            beta = beta + mix @ self.offset_beta[site].to(h.dtype)
         if t.dim() == 2:                      # one timbre per sequence: broadcast over time
             gamma, beta = gamma.unsqueeze(1), beta.unsqueeze(1)
         return gamma * h + beta
