@@ -15,7 +15,7 @@ CORPUS  := data/corpus
 DATA10  := data/10inst
 RUN10   := runs/mel2mel_10inst_cpu
 
-.PHONY: setup sysdeps sysdeps-full demo test model clean vocoder
+.PHONY: setup sysdeps sysdeps-full sysdeps-browser demo test model clean vocoder
 
 setup: sysdeps $(STAMP)
 
@@ -26,6 +26,15 @@ sysdeps:
 	  if [ "$$(id -u)" != 0 ]; then echo "error: need fluidsynth and musescore-general-soundfont-small (run as root or apt-get install them)"; exit 1; fi; \
 	  echo "installing fluidsynth and the MuseScore General SoundFont (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fluidsynth musescore-general-soundfont-small >/dev/null; \
+	fi
+
+# The explorer's browser test drives Debian's Chromium through its own chromedriver
+# (given to selenium by path, so nothing is downloaded at run time).
+sysdeps-browser:
+	@if ! command -v chromium >/dev/null 2>&1 || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "note: the browser test will be skipped (needs chromium and chromium-driver; run as root or apt-get install them)"; exit 0; fi; \
+	  echo "installing chromium and chromium-driver for the browser test (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
 # Training data uses the full MuseScore_General font, the one the paper rendered with.
@@ -41,6 +50,9 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip "setuptools>=77" wheel
 	$(BIN)/python -m pip install -q -c constraints.txt --no-build-isolation -e ".[dev]"
+	# Only the note model inside basic-pitch is used (timbre fit --transcribe, on ONNX
+	# Runtime); its own requirements would pull TensorFlow, so it comes without them.
+	$(BIN)/python -m pip install -q -c constraints.txt --no-deps basic-pitch
 	touch $(STAMP)
 
 # The main job: each bundled étude as piano, organ, trumpet, a 30/70 piano-organ mix
@@ -61,7 +73,7 @@ demo: setup
 	  done; done
 	@echo "the example renders are in $(abspath $(OUT))/"
 
-test: setup
+test: setup sysdeps-browser
 	$(BIN)/python -m pytest -q
 
 # How the bundled model was made (about 2 h on a 2-core CPU; see docs/default_model.md).

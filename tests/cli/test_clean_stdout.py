@@ -9,31 +9,23 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 import soundfile as sf
 
 from neuralsynth.midi.quiet_imports import pretty_midi
+from tests.installed import neuralsynth_command
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "neuralsynth" / "assets" / "examples"
 
 
-def _exe() -> str:
-    exe = Path(sys.executable).parent / "neuralsynth"
-    found = str(exe) if exe.exists() else shutil.which("neuralsynth")
-    if found is None:
-        pytest.skip("the neuralsynth console script is not installed")
-    return found
 
 
 def _run(*args: str, text: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "CI": "true"}
-    proc = subprocess.run([_exe(), *args], capture_output=True, text=text, timeout=300,
-                          env=env)
+    proc = subprocess.run([neuralsynth_command(), *args], capture_output=True, text=text,
+                          timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
     return proc
 
