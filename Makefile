@@ -46,12 +46,12 @@ sysdeps-full: sysdeps
 	fi
 
 # torch is pinned through constraints.txt: an unpinned torch pulls several GB of CUDA wheels.
+# Only the note model inside basic-pitch is used (timbre fit --transcribe, on ONNX
+# Runtime); its own requirements would pull TensorFlow, so it is installed without them.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip "setuptools>=77" wheel
 	$(BIN)/python -m pip install -q -c constraints.txt --no-build-isolation -e ".[dev]"
-	# Only the note model inside basic-pitch is used (timbre fit --transcribe, on ONNX
-	# Runtime); its own requirements would pull TensorFlow, so it comes without them.
 	$(BIN)/python -m pip install -q -c constraints.txt --no-deps basic-pitch
 	touch $(STAMP)
 

@@ -101,3 +101,16 @@ def test_cli_fit_writes_the_model_and_refuses_a_taken_name(recording, tmp_path):
         "error: instrument name 'organ' is taken: it names 'church_organ', one of the "
         "model's instruments; choose another --name"]
     assert not (tmp_path / "no.pt").exists()
+
+
+def test_a_non_finite_loss_is_an_error(recording, monkeypatch):
+    from neuralsynth.errors import NeuralsynthError
+
+    folder, midi = recording
+    synth = ns.load_model(device="cpu")            # its own copy: the forward is replaced
+    real = synth.model.forward
+    monkeypatch.setattr(synth.model, "forward",
+                        lambda x, t: real(x, t) * float("nan"))
+    with pytest.raises(NeuralsynthError, match="loss is not finite") as info:
+        fit_timbre(synth, [(folder / "trumpet.wav", midi)], steps=2)
+    assert "\n" not in str(info.value)
