@@ -19,6 +19,19 @@ def data() -> None:
     """
 
 
+def _shard(value: str | None) -> tuple[int, int] | None:
+    """``"I/N"`` → ``(I, N)``; a one-line usage error otherwise."""
+    if value is None:
+        return None
+    parts = value.split("/")
+    if len(parts) == 2 and all(p.strip().isdigit() for p in parts):
+        index, count = int(parts[0]), int(parts[1])
+        if 1 <= index <= count:
+            return index, count
+    raise click.BadParameter(f"'{value}': write I/N with 1 <= I <= N, like 1/4",
+                             param_hint="--shard")
+
+
 def _split_names(values: tuple[str, ...]) -> list[str]:
     return [n.strip() for v in values for n in v.split(",") if n.strip()]
 
@@ -62,12 +75,15 @@ def _show_synth_settings(sources: tuple[str, ...], names: list[str], out_dir: st
               help="parallel render processes (0: one per CPU core)")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="seed of the train/validation split")
+@click.option("--shard", default=None, metavar="I/N", callback=lambda c, p, v: _shard(v),
+              help="render only shard I of N (1 <= I <= N): every Nth piece, all its "
+                   "instruments; join the shards with `neuralsynth data merge`")
 @click.option("--progress/--no-progress", default=True,
               help="show a progress bar (never with -q)")
 @verbosity_options
 def synth(sources: tuple[str, ...], instruments: tuple[str, ...], out_dir: str,
           soundfont: str | None, val_fraction: float, workers: int, seed: int,
-          progress: bool, verbosity: int) -> None:
+          shard: tuple[int, int] | None, progress: bool, verbosity: int) -> None:
     """Render MIDI files (or directories of them) with every instrument.
 
     Each piece is played once per instrument with FluidSynth and stored as 16 kHz mono
@@ -76,6 +92,17 @@ def synth(sources: tuple[str, ...], instruments: tuple[str, ...], out_dir: str,
     exist, so an interrupted run can simply be started again. With -v: the resolved
     instruments, SoundFont, MIDI files and output directory first; with -q: nothing but
     errors.
+
+    With --shard I/N only every Nth piece is rendered (on N machines, or N runs), with
+    the train/validation split of the whole collection; `neuralsynth data merge` joins
+    the N folders into the dataset one run would have made.
+
+    \b
+    Examples:
+      neuralsynth data synth data/corpus -i paper -o data/10inst
+      neuralsynth data synth data/corpus -i paper -o shard1 --shard 1/2   # machine 1
+      neuralsynth data synth data/corpus -i paper -o shard2 --shard 2/2   # machine 2
+      neuralsynth data merge shard1 shard2 --out data/10inst
     """
     from neuralsynth.data.synth import synthesize_dataset
     from neuralsynth.errors import DataError, require_extra
@@ -86,7 +113,7 @@ def synth(sources: tuple[str, ...], instruments: tuple[str, ...], out_dir: str,
         _show_synth_settings(sources, names, out_dir, soundfont, val_fraction, workers, seed)
     report = synthesize_dataset(sources, names, out_dir,
                                 soundfont=soundfont, val_fraction=val_fraction,
-                                workers=workers or None, seed=seed,
+                                workers=workers or None, seed=seed, shard=shard,
                                 progress=progress and verbosity > QUIET,
                                 log=lambda msg: say(verbosity, msg, err=True))
     for path, reason in report.bad_midi:
@@ -105,6 +132,32 @@ def synth(sources: tuple[str, ...], instruments: tuple[str, ...], out_dir: str,
             click.echo(f"failed: {item_id}: {reason}", err=True)
         raise DataError(f"{len(report.failed)} item(s) failed to render (listed above); "
                         f"the manifest lists the others")
+
+
+@data.command("merge", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("shards", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="folder of the merged dataset")
+@verbosity_options
+def merge(shards: tuple[str, ...], out_dir: str, verbosity: int) -> None:
+    """Join the folders of `data synth --shard I/N` into one dataset.
+
+    Refuses shards made with other settings (instruments, SoundFont, seed, validation
+    fraction, level rule), a shard given twice and a missing one, before copying
+    anything. The result is what one unsharded run writes: the same items in the same
+    order, the same audio (hard-linked where the file system allows).
+
+    \b
+    Example:
+      neuralsynth data merge shard1 shard2 shard3 --out data/10inst
+    """
+    from neuralsynth.data.merge import merge_shards
+
+    path = merge_shards(list(shards), out_dir)
+    import json
+
+    n = len(json.loads(path.read_text(encoding="utf-8"))["items"])
+    say(verbosity, f"merged {len(shards)} shards into {path} ({n} items)")
 
 
 @data.command("corpus", context_settings={"help_option_names": ["-h", "--help"]})

@@ -16,7 +16,7 @@ import numpy as np
 
 from neuralsynth.errors import DataError
 from neuralsynth.midi import quiet_imports
-from neuralsynth.midi.events import CONTROL, MELODIC_CHANNELS, NOTE_ON, MidiEvents
+from neuralsynth.midi.events import CONTROL, MELODIC_CHANNELS, NOTE_OFF, NOTE_ON, MidiEvents
 
 #: FluidSynth's native rate for the SoundFonts we use; resampled to 16 kHz afterwards.
 SYNTH_RATE = 44100
@@ -28,6 +28,10 @@ RELEASE_TAIL = 1.0
 BLOCK = 64
 # Longest span pulled in one call, so a long silence does not need one giant request.
 _MAX_PULL = 1 << 16
+# The conditioning chord (see FluidRenderer._condition): held 0.3 s, rung out 1.5 s.
+_CHORD_ON = 13230
+_CHORD_TAIL = 1.5
+_FLUID_WARN = 2                  # FluidSynth's log level for warnings
 
 
 def fluidsynth_available() -> str | None:
@@ -81,6 +85,7 @@ class FluidRenderer:
                                  ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
                                  ctypes.c_void_p, ctypes.c_int, ctypes.c_int)
         self._write_float = proto(("fluid_synth_write_float", fluidsynth._fl))
+        self._fl = fluidsynth._fl
 
     def preload(self, programs: Iterable[int]) -> None:
         """Decode the samples of ``programs`` now (dynamic loading would do it on first use),
@@ -108,8 +113,35 @@ class FluidRenderer:
             if rc != 0:
                 raise DataError("FluidSynth failed to render audio")
 
+    def _condition(self, program: int) -> None:
+        """Play every key of ``program`` at once and let it ring out, discarding the sound.
+
+        FluidSynth's voices keep a little state from the note they played last (a
+        fresh instance's first render differs from later ones by up to -35 dB, and a
+        render after a short note differs again), so a render would depend on what the
+        process rendered before it: on the worker, the order, the shard. After this
+        chord every voice has last played the same thing, so each render depends on
+        its own notes only (tested: sharded and unsharded datasets are bit-identical).
+        The chord asks for more voices than the synth has, on purpose; FluidSynth's
+        warning about each refused one is muted meanwhile.
+        """
+        keys = range(21, 109)
+        chord = MidiEvents(events=[(0, NOTE_ON, 0, k, 100) for k in keys]
+                           + [(_CHORD_ON, NOTE_OFF, 0, k, 0) for k in keys],
+                           n_channels=1, end=_CHORD_ON / self.sample_rate)
+        self._fl.fluid_set_log_function(_FLUID_WARN, None, None)
+        try:
+            self._play(chord, program, _CHORD_TAIL)
+        finally:
+            self._fl.fluid_set_log_function(_FLUID_WARN, self._fl.fluid_default_log_function,
+                                            None)
+
     def render(self, events: MidiEvents, program: int, tail: float = RELEASE_TAIL) -> np.ndarray:
         """Play ``events`` on GM ``program`` (bank 0); float32 mono ``[N]``."""
+        self._condition(program)
+        return self._play(events, program, tail)
+
+    def _play(self, events: MidiEvents, program: int, tail: float) -> np.ndarray:
         synth = self._synth
         synth.system_reset()                      # no voices or controllers left over
         for ch in MELODIC_CHANNELS[:events.n_channels]:

@@ -154,16 +154,23 @@ def _manifest_items(out: Path, planned: list[dict], results: dict[str, dict],
 def synthesize_dataset(sources: Iterable[str | os.PathLike], instruments: list[str],
                        out_dir: str | os.PathLike, *, soundfont: str | os.PathLike | None = None,
                        val_fraction: float = 0.2, workers: int | None = None, seed: int = 0,
-                       progress: bool = True,
+                       progress: bool = True, shard: tuple[int, int] | None = None,
                        log: Callable[[str], None] | None = None) -> SynthReport:
     """Render every MIDI file in ``sources`` with every instrument into ``out_dir``.
 
     Resumable: items whose WAV already exists are not rendered again. Unusable MIDI files
     are skipped and listed in the report and manifest; items that fail to render
     (silent output, missing preset) are listed in ``failed`` and left out of the
-    manifest. Returns a :class:`SynthReport`.
+    manifest. ``shard=(i, n)`` renders only the pieces ``i-1, i-1+n, ...`` of the usable
+    files (shard ``i`` of ``n``, 1-based), every instrument of each, with the split of
+    the whole collection; :func:`neuralsynth.data.merge.merge_shards` joins the shards.
+    Returns a :class:`SynthReport`.
     """
     say = log or (lambda msg: None)
+    if shard is not None:
+        index, count = shard
+        if not (isinstance(count, int) and count >= 1 and 1 <= index <= count):
+            raise UsageError(f"shard {index}/{count}: write I/N with 1 <= I <= N")
     out = Path(out_dir)
     programs = _resolve_instruments(list(instruments))
     font = find_soundfont(soundfont)
@@ -180,13 +187,19 @@ def synthesize_dataset(sources: Iterable[str | os.PathLike], instruments: list[s
         if not good:
             raise DataError(f"none of the {len(files)} MIDI files can be used; first problem: "
                             f"{bad[0][1]}")
-        for f, key in good:
-            _copy_midi(f, out / "midi" / f"{key}.mid")
+        # The split is the whole collection's, so a piece is in the same split in
+        # every shard and in an unsharded run.
         split = split_files([key for _, key in good], val_fraction, seed)
+        positions = list(range(len(good)))
+        if shard is not None:
+            positions = positions[shard[0] - 1::shard[1]]
+        mine = [good[i] for i in positions]
+        for f, key in mine:
+            _copy_midi(f, out / "midi" / f"{key}.mid")
 
         planned: list[dict[str, Any]] = []
         jobs: list[dict[str, Any]] = []
-        for f, key in good:
+        for f, key in mine:
             for inst, program in programs.items():
                 item = {"id": f"{key}.{inst}", "midi": f"midi/{key}.mid",
                         "audio": f"audio/{inst}/{key}.wav", "instrument": inst,
@@ -222,6 +235,12 @@ def synthesize_dataset(sources: Iterable[str | os.PathLike], instruments: list[s
         "skipped_midi": [{"path": p, "reason": r} for p, r in bad],
         "failed": [{"id": i, "reason": r} for i, r in failed],
     }
+    if shard is not None:
+        # Where this shard's pieces stand in the whole collection, so a merge can put
+        # every item back in the order of an unsharded run.
+        manifest["shard"] = {"index": shard[0], "count": shard[1], "pieces": len(good),
+                             "positions": {f"midi/{key}.mid": pos
+                                           for pos, (_, key) in zip(positions, mine)}}
     manifest_path = out / MANIFEST_NAME
     write_text_atomic(manifest_path, json.dumps(manifest, indent=1) + "\n")
     return SynthReport(out_dir=out, manifest=manifest_path, n_items=len(items),
