@@ -16,6 +16,11 @@ from neuralsynth.cli.options import VERBOSE, say, verbosity_options
               type=click.Path(dir_okay=False, path_type=Path),
               help="Model file to write (.pt or .pth). Written atomically; an existing "
                    "file is replaced only when the export succeeds.")
+@click.option("--format", "fmt", type=click.Choice(["pt", "onnx"]), default="pt",
+              show_default=True,
+              help="pt: a neuralsynth model file; onnx: the Mel2Mel network as ONNX "
+                   "(piano roll and per-frame timbre in, log mel out; instruments in its "
+                   "metadata), for other runtimes. Needs the onnx extra.")
 @click.option("--half/--no-half", "half", default=False, show_default=True,
               help="Store the weights as float16: half the file size, renders differ "
                    "from the float32 model by about 1e-3 in log-mel. Loading converts "
@@ -24,7 +29,7 @@ from neuralsynth.cli.options import VERBOSE, say, verbosity_options
               help="Name recorded in the file and shown by `neuralsynth info` "
                    "(default: the recipe's name).")
 @verbosity_options
-def export(checkpoint: Path, output: Path, half: bool, name: str | None,
+def export(checkpoint: Path, output: Path, fmt: str, half: bool, name: str | None,
            verbosity: int) -> None:
     """Export CHECKPOINT (a best.pt or last.pt from `neuralsynth train`) as a model
     file holding only what rendering needs.
@@ -46,8 +51,24 @@ def export(checkpoint: Path, output: Path, half: bool, name: str | None,
       neuralsynth export runs/mel2mel_10inst/best.pt -o neuralsynth/assets/models/default.pt \\
           --half --name mel2mel-10inst
       neuralsynth info small.pt
+      neuralsynth export small.pt --format onnx -o small.onnx
     """
     import time
+
+    if fmt == "onnx":
+        from neuralsynth.errors import UsageError
+        from neuralsynth.inference.info import format_size
+        from neuralsynth.inference.onnx_export import export_onnx
+
+        if half:
+            raise UsageError("--half is for --format pt; the ONNX graph is float32")
+        start = time.perf_counter()
+        written = export_onnx(checkpoint, output, name=name)
+        say(verbosity, f"wrote {written} ({format_size(written.stat().st_size)}, ONNX "
+                       f"opset 17; inputs pianoroll [batch, frames, in_dim] and timbre "
+                       f"[batch, frames, W], output log_mel [batch, frames, 80])")
+        say(verbosity, f"took {time.perf_counter() - start:.2f} s", level=VERBOSE)
+        return
 
     from neuralsynth.inference.export import export_model
     from neuralsynth.inference.info import format_size

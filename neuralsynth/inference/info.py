@@ -68,6 +68,8 @@ def model_info(path: str | os.PathLike) -> ModelInfo:
     from neuralsynth.training.run_state import RESUME_KEYS
 
     p = Path(path)
+    if p.suffix.lower() == ".onnx":
+        return _onnx_info(p)
     data = load_checkpoint(p)
     model, recipe = model_from_checkpoint(data, source=os.fspath(p))
     table = model.instrument_embeddings().detach().float()
@@ -86,6 +88,25 @@ def model_info(path: str | os.PathLike) -> ModelInfo:
         resumable=all(k in data for k in RESUME_KEYS),
         neuralsynth_version=str(data.get("neuralsynth_version", "unknown")),
         export=export, adapted=adapted)
+
+
+def _onnx_info(p: Path) -> ModelInfo:
+    """The summary of an exported ONNX network (its metadata)."""
+    from neuralsynth.inference.onnx_model import read_onnx_metadata
+
+    meta = read_onnx_metadata(p)
+    recipe_model = meta.get("recipe", {}).get("model", {})
+    return ModelInfo(
+        path=p, size_bytes=p.stat().st_size, name=str(meta.get("name", p.stem)),
+        instruments=list(meta["instruments"]), embeddings=meta["embeddings"],
+        components={slot: _component(spec) for slot, spec in recipe_model.items()},
+        n_parameters=int(meta.get("n_parameters", 0)),
+        weights_dtype="float32 (ONNX network)", step=int(meta.get("step", 0)),
+        val_loss=meta.get("val_loss"), resumable=False,
+        neuralsynth_version=str(meta.get("neuralsynth_version", "?")),
+        export={"date": meta.get("date", "?"), "source": meta.get("source", "?"),
+                "neuralsynth_version": meta.get("neuralsynth_version", "?"),
+                "name": meta.get("name", p.stem)})
 
 
 def adapted_instruments(model, instruments: list[str]) -> list[str]:

@@ -89,10 +89,18 @@ def model_from_checkpoint(data: dict[str, Any], *, source: str = "<checkpoint>")
 
 def load_trained_model(path: str | os.PathLike,
                        device: str | torch.device = "cpu") -> LoadedModel:
-    """Load a checkpoint and return its model on ``device`` in eval mode."""
+    """Load a checkpoint (or an exported ``.onnx`` network) and return its model on
+    ``device`` in eval mode."""
     import torch
 
     from neuralsynth.checkpoint import load_checkpoint
+
+    if Path(path).suffix.lower() == ".onnx":
+        from neuralsynth.inference.onnx_model import load_onnx_model
+
+        model, instruments, recipe = load_onnx_model(path, device)
+        return LoadedModel(model=model, instruments=instruments, recipe=recipe, step=0,
+                           path=Path(path))
 
     data = load_checkpoint(path)
     model, recipe = model_from_checkpoint(data, source=os.fspath(path))
