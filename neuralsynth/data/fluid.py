@@ -86,6 +86,10 @@ class FluidRenderer:
                                  ctypes.c_void_p, ctypes.c_int, ctypes.c_int)
         self._write_float = proto(("fluid_synth_write_float", fluidsynth._fl))
         self._fl = fluidsynth._fl
+        keys = range(21, 109)                    # every key: see _condition
+        self._chord = MidiEvents(events=[(0, NOTE_ON, 0, k, 100) for k in keys]
+                                 + [(_CHORD_ON, NOTE_OFF, 0, k, 0) for k in keys],
+                                 n_channels=1, end=_CHORD_ON / self.sample_rate)
 
     def preload(self, programs: Iterable[int]) -> None:
         """Decode the samples of ``programs`` now (dynamic loading would do it on first use),
@@ -125,13 +129,9 @@ class FluidRenderer:
         The chord asks for more voices than the synth has, on purpose; FluidSynth's
         warning about each refused one is muted meanwhile.
         """
-        keys = range(21, 109)
-        chord = MidiEvents(events=[(0, NOTE_ON, 0, k, 100) for k in keys]
-                           + [(_CHORD_ON, NOTE_OFF, 0, k, 0) for k in keys],
-                           n_channels=1, end=_CHORD_ON / self.sample_rate)
         self._fl.fluid_set_log_function(_FLUID_WARN, None, None)
         try:
-            self._play(chord, program, _CHORD_TAIL)
+            self._play(self._chord, program, _CHORD_TAIL)
         finally:
             self._fl.fluid_set_log_function(_FLUID_WARN, self._fl.fluid_default_log_function,
                                             None)

@@ -106,15 +106,6 @@ def load_probe(model, probe: str | os.PathLike | None) -> Probe:
     return Probe(model, load_notes(probe), Path(probe).name)
 
 
-def _instruments(model) -> torch.Tensor:
-    """Each instrument's timbre vector ``[n, W]``: its row of the table, and its own FiLM
-    offsets where the model has them."""
-    param = next(model.parameters())
-    eye = torch.eye(model.n_instruments, dtype=param.dtype, device=param.device)
-    with torch.no_grad():
-        return model.embed(eye)
-
-
 def timbre_stats(model, probe: Probe, t: torch.Tensor, *, batch_size: int = 1024,
                  progress: bool = False, desc: str = "timbres",
                  cancel: Callable[[], bool] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -229,7 +220,9 @@ def embedding_map(loaded, *, grid: int = DEFAULT_GRID, probe: str | os.PathLike 
     points = torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], axis=1))     # [G*G, 2]
     centroid, energy = timbre_stats(model, pr, points, batch_size=batch_size,
                                     progress=progress, desc="embedding map", cancel=cancel)
-    inst_c, inst_e = timbre_stats(model, pr, _instruments(model), batch_size=batch_size)
+    with torch.no_grad():
+        own = model.instrument_timbres()             # [n, W]: own FiLM offsets too
+    inst_c, inst_e = timbre_stats(model, pr, own, batch_size=batch_size)
     return EmbeddingMap(xs=xs, ys=ys, centroid_hz=centroid.reshape(grid, grid),
                         energy_db=energy.reshape(grid, grid),
                         instruments=list(loaded.instruments), coords=coords,
@@ -274,7 +267,9 @@ def embedding_projection(loaded, *, n_points: int = 4096,
         sounds = model.embed(mixes.to(device=param.device, dtype=param.dtype))  # [P, W]
     centroid, energy = timbre_stats(model, pr, sounds, batch_size=batch_size,
                                     progress=progress, desc="projection", cancel=cancel)
-    inst_c, inst_e = timbre_stats(model, pr, _instruments(model), batch_size=batch_size)
+    with torch.no_grad():
+        own = model.instrument_timbres()             # [n, W]: own FiLM offsets too
+    inst_c, inst_e = timbre_stats(model, pr, own, batch_size=batch_size)
     mean = table.mean(0, keepdim=True)
     _, sing, vt = torch.linalg.svd(table - mean, full_matrices=False)
     axes = vt[:2].T                                                          # [D, ≤2]

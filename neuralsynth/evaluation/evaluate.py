@@ -103,10 +103,8 @@ def predict_piece(model, notes, n_frames: int, rows: list[int], *,
     feats = model.encoder.encode(notes, n_frames)
     x = torch.as_tensor(np.ascontiguousarray(feats), dtype=param.dtype,
                         device=param.device).unsqueeze(0)                    # [1, T, F]
-    # Each instrument as model.embed makes it: its row, and its own FiLM offsets if any.
-    eye = torch.eye(model.n_instruments, dtype=param.dtype, device=param.device)
     with torch.no_grad():
-        table = model.embed(eye)                                              # [I, W]
+        table = model.instrument_timbres()          # [I, W]: own FiLM offsets included
     batch = max(1, frame_budget // max(1, n_frames))
     out = []
     with torch.inference_mode():

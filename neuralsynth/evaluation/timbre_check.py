@@ -275,8 +275,7 @@ def timbre_check(loaded, dataset: str | os.PathLike, *, split: str = "val",
     bar = tqdm(todo, desc="timbre check", unit="piece", disable=not progress,
                dynamic_ncols=True)
     with torch.inference_mode():
-        eye = torch.eye(model.n_instruments, dtype=param.dtype, device=param.device)
-        table = model.embed(eye)[rows]                   # [n, W]: own FiLM offsets too
+        table = model.instrument_timbres()[rows]         # [n, W]: own FiLM offsets too
         if pairs:
             weights = torch.zeros(len(pairs), model.n_instruments, dtype=param.dtype,
                                   device=param.device)

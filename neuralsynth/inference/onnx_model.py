@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from neuralsynth.errors import CheckpointError, UsageError, require_extra
+from neuralsynth.model.conditioners.film import mix_vector, point_vector
 
 #: The metadata key of an exported file's neuralsynth section (JSON).
 METADATA_KEY = "neuralsynth"
@@ -65,17 +66,13 @@ class OnnxMel2Mel(torch.nn.Module):
         return self._table
 
     def embed(self, weights: torch.Tensor) -> torch.Tensor:
-        point = weights.to(self._table.dtype) @ self._table
-        if self._width == self.embedding_dim:
-            return point
-        return torch.cat([point, weights.to(point.dtype)], dim=-1)
+        return mix_vector(weights, self._table, self._width)
 
     def point(self, coordinates: torch.Tensor) -> torch.Tensor:
-        extra = self._width - self.embedding_dim
-        if extra == 0:
-            return coordinates
-        return torch.cat([coordinates, coordinates.new_zeros(*coordinates.shape[:-1], extra)],
-                         dim=-1)
+        return point_vector(coordinates, self._width)
+
+    def instrument_timbres(self) -> torch.Tensor:
+        return self.embed(torch.eye(self.n_instruments))
 
     def providers(self) -> dict:
         return {}

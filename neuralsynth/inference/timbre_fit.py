@@ -100,8 +100,9 @@ def fit_timbre(synth, recordings: Sequence[tuple[str | Path, MidiSource | None]]
                steps: int = 30, lr: float = 0.05, max_offset: float = 0.5,
                adapt: str | None = None, adapt_steps: int = ADAPT_STEPS) -> TimbreFit:
     """Fit one timbre to ``recordings`` (pairs of an audio file and the MIDI it plays;
-    a MIDI of None has its notes transcribed from the audio), jointly; ``synth`` a :class:`~neuralsynth.inference.synth.Synth`. With
-    ``adapt="film"`` the timbre also gets its own FiLM offsets (see
+    a MIDI of None has its notes transcribed from the audio), jointly; ``synth`` a
+    :class:`~neuralsynth.inference.synth.Synth`. With ``adapt="film"`` the timbre also
+    gets its own FiLM offsets (see
     :mod:`~neuralsynth.inference.timbre_adapt`). Every input is read and checked before
     the optimisation starts."""
     if not recordings:
@@ -165,9 +166,7 @@ def fit_timbre(synth, recordings: Sequence[tuple[str | Path, MidiSource | None]]
             p.requires_grad_(flag)
     if not math.isfinite(best):
         raise NeuralsynthError("the fit's loss is not finite; is the recording of that MIDI?")
-    dist = torch.cdist(point.unsqueeze(0), table)[0]
-    order = torch.argsort(dist).tolist()
-    nearest = [(synth.instruments[i], float(dist[i])) for i in order]
+    nearest = nearest_instruments(point, table, list(synth.instruments))
     return TimbreFit(embedding=point.detach().clone(), loss=best, start=names[first],
                      start_loss=start_loss, offsets=offsets, nearest=nearest,
                      gain_db=20.0 * gain / math.log(10.0),
@@ -275,6 +274,13 @@ def _flux(mel: torch.Tensor) -> np.ndarray:
     return flux - flux.mean()
 
 
+def nearest_instruments(point: torch.Tensor, table: torch.Tensor,
+                        names: list[str]) -> list[tuple[str, float]]:
+    """Every instrument as ``(name, distance)`` from ``point [D]``, nearest first."""
+    dist = torch.cdist(point.detach().reshape(1, -1).to(table.dtype), table)[0]
+    return [(names[i], float(dist[i])) for i in torch.argsort(dist).tolist()]
+
+
 def closest_mix(point: torch.Tensor, table: torch.Tensor, names: list[str]) -> dict:
     """Weights of the point on the segment between two instruments that is closest to
     it: the mix of two that the fitted timbre resembles most."""
@@ -293,4 +299,4 @@ def closest_mix(point: torch.Tensor, table: torch.Tensor, names: list[str]) -> d
     return {k: v for k, v in sorted(best.items(), key=lambda kv: -kv[1]) if v >= 0.005}
 
 
-__all__ = ["TimbreFit", "closest_mix", "fit_timbre", "read_recording"]
+__all__ = ["TimbreFit", "closest_mix", "fit_timbre", "nearest_instruments", "read_recording"]

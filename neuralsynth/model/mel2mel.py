@@ -50,6 +50,7 @@ class Mel2Mel(nn.Module):
     - ``predict_mel(x, t)`` → linear mel ``[B, T, n_mels]`` (``exp`` of the above)
     - ``embed(weights [..., n_instruments])`` → timbre vector ``[..., W]``
     - ``point(coordinates [..., D])`` → timbre vector ``[..., W]``
+    - ``instrument_timbres()`` → ``[n_instruments, W]``
     - ``instrument_embeddings()`` → ``[n_instruments, D]``
 
     ``encoder`` turns notes into ``x`` (numpy, outside autograd); ``conditioner`` and
@@ -128,6 +129,13 @@ class Mel2Mel(nn.Module):
     def instrument_embeddings(self) -> torch.Tensor:
         """Learned timbre of each training instrument, ``[n_instruments, D]``."""
         return self.conditioner.instrument_embeddings()
+
+    def instrument_timbres(self) -> torch.Tensor:
+        """Each instrument's timbre vector ``[n_instruments, W]``: ``embed`` of its one-hot
+        weights (its row of the table, and its own FiLM offsets where it has them)."""
+        table = self.instrument_embeddings()
+        return self.embed(torch.eye(self.n_instruments, dtype=table.dtype,
+                                    device=table.device))
 
     @property
     def timbre_width(self) -> int:

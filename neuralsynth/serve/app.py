@@ -29,6 +29,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from neuralsynth.inference.load import default_timbre
 from neuralsynth.serve.limits import ApiError
 from neuralsynth.serve.state import VOCODERS, Explorer, bundled_examples, mel_payload
 
@@ -145,7 +146,7 @@ def create_app(explorer: Explorer, *, compute_map: bool = True):
     async def render(request: Request):
         form = await request.form()
         data = await _midi_from(form, limits)
-        spec = _text(form, "timbre") or explorer.describe_model()["default_timbre"]
+        spec = _text(form, "timbre") or default_timbre(explorer.synth.instruments)
         tracks = [line.strip() for line in _text(form, "tracks").splitlines() if line.strip()]
         if len(tracks) > 64:
             raise ApiError(422, "at most 64 track rules")
@@ -154,7 +155,7 @@ def create_app(explorer: Explorer, *, compute_map: bool = True):
         if vocoder not in VOCODERS:
             raise ApiError(422, f"unknown vocoder '{vocoder[:40]}'; choose "
                                 f"{' or '.join(VOCODERS)}")
-        explorer.describe_timbre(spec)             # a bad spec: 422 before any work
+        explorer.check_timbre(spec)                # a bad spec: 422 before any work
         # A finished render is answered at once, without queueing for a worker.
         key = explorer.key(data, spec, tracks, gm, vocoder)
         meta = explorer.cached(key)

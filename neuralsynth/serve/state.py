@@ -126,28 +126,36 @@ class Explorer:
         single point the nearest instruments and the closest mix of two."""
         import torch
 
-        from neuralsynth.inference.timbre_fit import closest_mix
+        from neuralsynth.inference.timbre_fit import closest_mix, nearest_instruments
 
         synth = self.synth
-        parsed = _timbre_or_422(synth, spec)
+        parsed = self.check_timbre(spec)
         table = synth.model.instrument_embeddings().detach().double().cpu()
         keys = ([(0.0, parsed)] if parsed.is_static
                 else [(k.seconds, k.timbre) for k in parsed.keyframes])
-        frames = []
+        frames, points = [], []
         for seconds, timbre in keys:
-            point = _point(timbre, table)
-            frames.append({"seconds": seconds, "coords": np.round(point, 4).tolist(),
-                           "xy": self.plane(point), "describe": timbre.describe()})
+            with torch.inference_mode():       # the point: the vector's first D numbers
+                point = timbre.embedding(synth.model)[:table.shape[1]].double().cpu()
+            points.append(point)
+            frames.append({"seconds": seconds, "coords": np.round(point.numpy(), 4).tolist(),
+                           "xy": self.plane(point.numpy()), "describe": timbre.describe()})
         out: dict[str, Any] = {"spec": spec, "static": bool(parsed.is_static),
                                "describe": parsed.describe(), "keyframes": frames}
         if parsed.is_static:
-            p = torch.tensor(frames[0]["coords"], dtype=torch.float64)
-            dist = torch.cdist(p[None], table)[0]
-            order = torch.argsort(dist).tolist()[:3]
-            out["nearest"] = [[synth.instruments[i], round(float(dist[i]), 4)] for i in order]
+            names = list(synth.instruments)
+            out["nearest"] = [[n, round(d, 4)] for n, d in
+                              nearest_instruments(points[0], table, names)[:3]]
             out["mix"] = {k: round(v, 3) for k, v in
-                          closest_mix(p, table, list(synth.instruments)).items()}
+                          closest_mix(points[0], table, names).items()}
         return out
+
+    def check_timbre(self, spec: str):
+        """The parsed spec, or 422 with the parser's one-line reason."""
+        try:
+            return self.synth.timbre(spec)
+        except NeuralsynthError as exc:
+            raise ApiError(422, str(exc)) from None
 
     # -- work on the pool ---------------------------------------------------------------
     def key(self, midi: bytes, timbre: str, tracks: list[str], gm: bool,
@@ -170,10 +178,10 @@ class Explorer:
         meta = self.cached(key)
         if meta is not None:
             return key, meta
-        check_piece(midi, self.limits)
+        parsed = check_piece(midi, self.limits)
         started = time.perf_counter()
         try:
-            audio = synth.render(midi, timbre, tracks=tracks, gm=gm, vocoder=vocoder)
+            audio = synth.render(parsed, timbre, tracks=tracks, gm=gm, vocoder=vocoder)
         except NeuralsynthError as exc:
             raise ApiError(422, str(exc)) from None
         wav = wav_bytes(audio.samples, audio.sample_rate)
@@ -237,17 +245,20 @@ class Explorer:
             shutil.rmtree(self._fits, ignore_errors=True)
 
 
-def check_piece(midi: bytes, limits: Limits) -> None:
-    """422 for a MIDI file that cannot be read or is longer than the limit."""
-    from neuralsynth.midi.read import load_notes
+def check_piece(midi: bytes, limits: Limits):
+    """The parsed MIDI file (a ``PrettyMIDI``, which rendering takes as it is); 422 for
+    one that cannot be read or is longer than the limit."""
+    from neuralsynth.midi.read import load_notes, read_midi
 
     try:
-        notes = load_notes(midi)
+        parsed = read_midi(midi)
+        notes = load_notes(parsed)
     except NeuralsynthError as exc:
         raise ApiError(422, str(exc)) from None
     if notes.duration > limits.max_piece_seconds:
         raise ApiError(422, f"the piece lasts {notes.duration:.0f} s; this server renders "
                             f"pieces up to {limits.max_piece_seconds:.0f} s")
+    return parsed
 
 
 def check_recording(path: Path, limits: Limits) -> None:
@@ -282,23 +293,11 @@ def mel_picture(samples: np.ndarray) -> np.ndarray:
 
 
 def mel_payload(mel_u8: np.ndarray) -> dict[str, Any]:
+    from neuralsynth.audio.constants import HOP_LENGTH, SAMPLE_RATE
+
     return {"frames": int(mel_u8.shape[0]), "mels": int(mel_u8.shape[1]),
-            "range_db": MEL_RANGE_DB, "frame_seconds": 128 / 16000,
+            "range_db": MEL_RANGE_DB, "frame_seconds": HOP_LENGTH / SAMPLE_RATE,
             "data": base64.b64encode(np.ascontiguousarray(mel_u8).tobytes()).decode()}
-
-
-def _timbre_or_422(synth, spec: str):
-    try:
-        return synth.timbre(spec)
-    except NeuralsynthError as exc:
-        raise ApiError(422, str(exc)) from None
-
-
-def _point(timbre, table) -> np.ndarray:
-    """The point of the space of a static timbre (a mix, an instrument or coordinates)."""
-    if timbre.coordinates is not None:
-        return np.asarray(timbre.coordinates, dtype=np.float64)
-    return np.asarray(timbre.weights, dtype=np.float64) @ table.numpy()
 
 
 def _adapted(synth) -> list[str]:

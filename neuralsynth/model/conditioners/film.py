@@ -21,6 +21,24 @@ from neuralsynth.model.conditioners.base import Conditioner
 SITES = ("pre", "post")
 
 
+def mix_vector(weights: torch.Tensor, table: torch.Tensor, width: int) -> torch.Tensor:
+    """Mixing weights ``[..., N]`` over ``table [N, D]`` → timbre vector ``[..., width]``:
+    ``weights @ table``, then the weights themselves when ``width`` is D + N."""
+    point = weights.to(table.dtype) @ table
+    if width == table.shape[-1]:
+        return point
+    return torch.cat([point, weights.to(point.dtype)], dim=-1)
+
+
+def point_vector(coordinates: torch.Tensor, width: int) -> torch.Tensor:
+    """Raw coordinates ``[..., D]`` → timbre vector ``[..., width]``, zero weights after."""
+    extra = width - coordinates.shape[-1]
+    if extra == 0:
+        return coordinates
+    pad = coordinates.new_zeros(*coordinates.shape[:-1], extra)
+    return torch.cat([coordinates, pad], dim=-1)
+
+
 class FiLM(Conditioner):
     """Instrument embedding table plus linear FiLM layers at the ``pre``/``post`` sites.
 
@@ -126,19 +144,12 @@ class FiLM(Conditioner):
     def embed(self, weights: torch.Tensor) -> torch.Tensor:
         """Mixing weights ``[..., N]`` → timbre vector ``[..., W]``: the point in the space,
         followed by the weights themselves when instruments have their own offsets."""
-        point = super().embed(weights)
-        if not self.offset_gamma:
-            return point
-        return torch.cat([point, weights.to(point.dtype)], dim=-1)
+        return mix_vector(weights, self.instrument_embeddings(), self.timbre_width)
 
     def point(self, coordinates: torch.Tensor) -> torch.Tensor:
         """Raw coordinates ``[..., D]`` → timbre vector ``[..., W]`` (no instrument's
         own offsets: a point of the space is not any instrument)."""
-        extra = self.timbre_width - self.embedding_dim
-        if extra == 0:
-            return coordinates
-        pad = coordinates.new_zeros(*coordinates.shape[:-1], extra)
-        return torch.cat([coordinates, pad], dim=-1)
+        return point_vector(coordinates, self.timbre_width)
 
     def forward(self, site: str, h: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """``h [B, T, C]`` modulated by ``t [B, D]`` / ``[B, T, D]`` → ``[B, T, C]``."""
