@@ -3,6 +3,7 @@
 #   make test    - install everything, run the test suite
 #   make model   - rebuild the bundled model from scratch: corpus -> dataset -> train -> export
 #   make vocoder - train the CPU-scale WaveNet vocoder on that dataset, export vocoder.pt
+#   make model-gm100 - rebuild the bundled 100-instrument model (gm100) from scratch
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -14,8 +15,11 @@ OUT     := out
 CORPUS  := data/corpus
 DATA10  := data/10inst
 RUN10   := runs/mel2mel_10inst_cpu
+CORPUS100 := data/corpus100
+DATA100 := data/gm100
+RUN100  := runs/mel2mel_100inst_cpu
 
-.PHONY: setup sysdeps sysdeps-full sysdeps-browser demo test model clean vocoder
+.PHONY: setup sysdeps sysdeps-full sysdeps-browser demo test model model-gm100 clean vocoder
 
 setup: sysdeps $(STAMP)
 
@@ -84,6 +88,16 @@ model: setup sysdeps-full
 	$(BIN)/neuralsynth train recipes/mel2mel_10inst_cpu.yaml --set data.dataset=$(DATA10) --resume
 	$(BIN)/neuralsynth export $(RUN10)/best.pt -o neuralsynth/assets/models/default.pt --half \
 	  --name mel2mel_10inst_cpu
+
+# How the bundled gm100 model was made (about 1.5 h on a 2-core CPU; see docs/gm100.md):
+# 0.8 h of music rendered as each of 100 GM programs with the default (small) font.
+model-gm100: setup
+	$(BIN)/neuralsynth data corpus --hours 0.8 --max-minutes 3 --out $(CORPUS100)
+	$(BIN)/neuralsynth data synth $(CORPUS100) --instruments gm100 --val-fraction 0.1 \
+	  --soundfont $(SOUNDFONT_LITE) --out $(DATA100)
+	$(BIN)/neuralsynth train recipes/mel2mel_100inst_cpu.yaml --set data.dataset=$(DATA100) --resume
+	$(BIN)/neuralsynth export $(RUN100)/best.pt -o neuralsynth/assets/models/gm100.pt --half \
+	  --name mel2mel_100inst_cpu
 
 # The CPU-scale WaveNet vocoder on the same dataset (about 45 min; see docs/vocoder.md).
 # Render with it: neuralsynth render song.mid -o song.wav --vocoder-model vocoder.pt

@@ -16,6 +16,8 @@ class NeuralsynthError(Exception):
     """A problem the user can fix; printed as one line by the CLI."""
 
     exit_code = 1
+    #: Set on the other ranks of a distributed run, where one rank already said it.
+    silent = False
 
 
 class UsageError(NeuralsynthError):

@@ -18,7 +18,7 @@ LAYERS = [
     {"audio"}, {"midi"}, {"timbre"}, {"components"},
     {"model", "losses", "vocoders"},
     {"recipe"}, {"data"}, {"training"}, {"inference"}, {"evaluation"}, {"serve"}, {"cli"},
-    {"plugin", ""},                       # the public faces: neuralsynth, neuralsynth.plugin
+    {"plugin", "__main__", ""},           # the public faces: neuralsynth, .plugin, python -m
 ]
 
 

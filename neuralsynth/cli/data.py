@@ -63,7 +63,8 @@ def _show_synth_settings(sources: tuple[str, ...], names: list[str], out_dir: st
 @click.option("--instruments", "-i", multiple=True, required=True, metavar="NAMES",
               help="comma-separated instruments (canonical names, aliases or GM program "
                    "names) or groups: 'paper' (the paper's 10), 'gm' (all 128 GM "
-                   "programs), 'gm:0-99' (a range); repeatable")
+                   "programs), 'gm100' (the 100-instrument space), 'gm:0-99' (a "
+                   "range); repeatable")
 @click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False),
               help="dataset directory to create or complete")
 @click.option("--soundfont", type=click.Path(dir_okay=False), default=None,

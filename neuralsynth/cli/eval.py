@@ -40,7 +40,8 @@ def _map_summary(result, path: Path) -> str:
         what = f"{result.grid}x{result.grid} grid over the 2-D timbre space"
     else:
         what = (f"{len(result.points)} instrument mixes of the {result.dim}-D timbre space "
-                f"on its first two principal axes")
+                f"on its first two principal axes"
+                + (" and by t-SNE" if result.tsne_points is not None else ""))
     lines = [f"wrote {path}: {what}; probe {result.probe} ({result.probe_frames} frames); "
              f"took {result.seconds:.1f} s",
              f"  spectral centroid {result.centroid_hz.min():.0f} to "
@@ -99,14 +100,15 @@ def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
                  vocoder_model: Path | None, json_out: Path | None, map_out: Path | None,
                  grid: int, probe: Path | None, device: str, progress: bool,
                  verbosity: int) -> None:
-    """Evaluate the model CKPT (a checkpoint, an exported model, or `default` for the
-    model shipped with neuralsynth).
+    """Evaluate the model CKPT (a checkpoint, an exported model, or the name of a model
+    shipped with neuralsynth: `default`, `gm100`).
 
     With --data: the three training losses (x10^3) on whole recordings, and the
     Pearson correlation of log-CQTs between the original audio and three stages (µ-law
     round trip, ground-truth mel -> vocoder, predicted mel -> vocoder), per octave and
     per instrument. With --embedding-map: spectral centroid and energy of a probe
-    rendered all over the timbre space. See docs/evaluation.md. With -v: the resolved
+    rendered all over the timbre space (a 2-D space as a grid; a larger one as sampled
+    mixes on its principal axes and, next to them, by t-SNE). See docs/evaluation.md. With -v: the resolved
     model, device, vocoder and outputs first, and the time of each stage; with -q:
     only the files (nothing printed but errors).
 
@@ -123,7 +125,11 @@ def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
     from neuralsynth.errors import UsageError
     from neuralsynth.evaluation.evaluate import check_settings
     from neuralsynth.evaluation.pieces import SPLIT_CHOICES
-    from neuralsynth.inference.load import default_model_path, load_trained_model
+    from neuralsynth.inference.load import (
+        default_model_path,
+        load_trained_model,
+        resolve_model,
+    )
     from neuralsynth.vocoders.select import vocoder_choice
 
     # -- every option checked before anything is loaded or computed ----------------------
@@ -150,7 +156,7 @@ def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
         if path is None:
             raise UsageError("CKPT 'default': no bundled default model is installed")
     else:
-        path = Path(ckpt)
+        path = resolve_model(ckpt)          # a file, or a bundled model's name (gm100)
     dev = resolve_device(device)
     progress = progress and verbosity > QUIET
     started = time.perf_counter()
@@ -173,6 +179,10 @@ def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
         if loaded.model.embedding_dim < 2:
             raise UsageError(f"the embedding map needs a timbre space of 2 or more "
                              f"dimensions; this model's has {loaded.model.embedding_dim}")
+        if loaded.model.embedding_dim > 2:
+            from neuralsynth.errors import require_extra
+
+            require_extra("sklearn", "eval", "the t-SNE view of the timbre space")
         if probe is not None:
             from neuralsynth.midi.read import load_notes
 
@@ -203,7 +213,7 @@ def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
                                    progress=progress)
         else:
             result = embedding_projection(loaded, n_points=min(grid * grid, 4096),
-                                          probe=probe, progress=progress)
+                                          probe=probe, progress=progress, tsne=True)
         write_map_png(result, map_out)
         if data is not None:
             say(verbosity, "")

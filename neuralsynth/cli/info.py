@@ -14,8 +14,8 @@ from neuralsynth.cli.options import VERBOSE, say, verbosity_options
 @click.argument("model", required=False, type=click.Path(path_type=Path))
 @verbosity_options
 def info(model: Path | None, verbosity: int) -> None:
-    """Describe MODEL (a checkpoint or an exported model; default: the model `render`
-    uses without --model).
+    """Describe MODEL (a checkpoint, an exported model or a bundled model's name such as
+    gm100; default: the model `render` uses without --model).
 
     Prints the name, size, training step and validation loss, the components, where it
     was exported from, and every instrument with its coordinates in the timbre space
@@ -27,15 +27,20 @@ def info(model: Path | None, verbosity: int) -> None:
     Examples:
       neuralsynth info
       neuralsynth info runs/mel2mel_small_cpu/best.pt
+      neuralsynth info gm100
     """
     import os
     import time
 
     from neuralsynth.errors import UsageError
     from neuralsynth.inference.info import format_info, model_info
-    from neuralsynth.inference.load import DEFAULT_MODEL_ENV, default_model_path
+    from neuralsynth.inference.load import (
+        DEFAULT_MODEL_ENV,
+        default_model_path,
+        resolve_model,
+    )
 
-    path = model if model is not None else default_model_path()
+    path = resolve_model(model) if model is not None else default_model_path()
     if path is None:
         raise UsageError("no MODEL given and no bundled default model is installed")
     if model is not None:

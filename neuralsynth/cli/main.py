@@ -8,6 +8,7 @@ stderr and the error's exit code, never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -43,13 +44,15 @@ class LazyGroup(click.Group):
         except click.ClickException:
             raise
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            if os.environ.get("RANK", "0") == "0":    # under torchrun, rank 0 says it
+                click.echo("interrupted", err=True)
             sys.exit(130)
         except Exception as exc:
             from neuralsynth.errors import NeuralsynthError
 
             if isinstance(exc, NeuralsynthError):
-                click.echo(f"error: {exc}", err=True)
+                if not exc.silent:
+                    click.echo(f"error: {exc}", err=True)
                 sys.exit(exc.exit_code)
             raise
 

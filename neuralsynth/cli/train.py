@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import click
@@ -51,12 +52,19 @@ def train(recipe: str, out_dir: str | None, overrides: tuple[str, ...], resume: 
       neuralsynth train recipes/mel2mel_small_cpu.yaml --set train.steps=1000 -o runs/longer
       neuralsynth train recipes/mel2mel_small_cpu.yaml --resume
       neuralsynth train recipes/wavenet_vocoder_cpu.yaml --device cuda:1
+      torchrun --standalone --nproc_per_node 4 -m neuralsynth train mel2mel_100inst
+
+    Under torchrun each process trains on its share of train.batch_size (the global
+    batch); rank 0 alone prints and writes the checkpoints (docs/training.md).
     """
     from neuralsynth.cli.check import recipe_details
     from neuralsynth.device import resolve_device
     from neuralsynth.recipe.load import load_recipe
+    from neuralsynth.training.allocator import keep_freed_memory
     from neuralsynth.training.loop import train as run_training
 
+    if os.environ.get("RANK", "0") != "0":
+        verbosity = QUIET        # a torchrun rank other than 0: rank 0 speaks for the run
     refuse_override_as_output("-o/--out", out_dir)
     start = time.perf_counter()
     parsed = load_recipe(recipe, overrides)
@@ -70,6 +78,9 @@ def train(recipe: str, out_dir: str | None, overrides: tuple[str, ...], resume: 
         say(verbosity, f"run directory: {run_dir}{' (resuming)' if resume else ''}", err=True)
         say(verbosity, f"device: {resolved} (asked: {device or parsed.train.device})",
             err=True)
+    kept = keep_freed_memory()       # the same buffers every step: no page faults
+    say(verbosity, f"allocator: freed blocks kept for reuse: {'yes' if kept else 'no'}",
+        level=VERBOSE, err=True)
     log = None if verbosity == QUIET else (lambda msg: click.echo(msg, err=True))
     result = run_training(parsed, resume=resume, out_dir=out_dir, device=device,
                           progress=progress and verbosity > QUIET, log=log)

@@ -172,7 +172,8 @@ class CropSampler:
         self._weights = torch.tensor([float(it.starts(frames)) for it in self.items],
                                      dtype=torch.float64)
 
-    def sample(self) -> CropBatch:
+    def _draw(self) -> list:
+        """The ``(item, start frame)`` crops of the next batch (advances the generator)."""
         picks = torch.multinomial(self._weights, self.batch_size, replacement=True,
                                   generator=self.generator).tolist()
         crops = []
@@ -180,7 +181,17 @@ class CropSampler:
             item = self.items[i]
             f0 = int(torch.randint(item.starts(self.frames), (1,), generator=self.generator))
             crops.append((item, f0))
-        return self.reader.batch(crops, self.frames)
+        return crops
+
+    def sample(self) -> CropBatch:
+        return self.reader.batch(self._draw(), self.frames)
+
+    def sample_shard(self, lo: int, hi: int) -> tuple[CropBatch, float]:
+        """Crops ``[lo, hi)`` of the next batch (all crops are whole, so the share of the
+        batch's samples is ``(hi - lo) / batch_size``); the whole batch is drawn so the
+        generator advances alike on every rank, but only the shard is read."""
+        crops = self._draw()
+        return self.reader.batch(crops[lo:hi], self.frames), (hi - lo) / self.batch_size
 
 
 def fixed_starts(item: AudioItem, frames: int, per_item: int) -> list[int]:

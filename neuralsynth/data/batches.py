@@ -80,7 +80,8 @@ class SegmentSampler:
         self.generator = generator
         self._weights = torch.tensor([float(ex.n_frames) for ex in examples], dtype=torch.float64)
 
-    def sample(self) -> Batch:
+    def _draw(self) -> list[tuple[Example, int]]:
+        """The ``(example, start)`` crops of the next batch (advances the generator)."""
         picks = torch.multinomial(self._weights, self.batch_size, replacement=True,
                                   generator=self.generator).tolist()
         crops = []
@@ -89,7 +90,22 @@ class SegmentSampler:
             room = max(ex.n_frames - self.length, 0) + 1
             start = int(torch.randint(room, (1,), generator=self.generator))
             crops.append((ex, start))
-        return _collate(crops, self.length)
+        return crops
+
+    def sample(self) -> Batch:
+        return _collate(self._draw(), self.length)
+
+    def sample_shard(self, lo: int, hi: int) -> tuple[Batch, float]:
+        """Crops ``[lo, hi)`` of the next batch, and their share of its real frames.
+
+        The whole batch is drawn (every rank of a distributed run advances the generator
+        alike, so its state means the same whatever the number of ranks) but only the
+        shard is collated. The share weights this shard's mean loss in the batch mean.
+        """
+        crops = self._draw()
+        real = [min(self.length, ex.n_frames - start) for ex, start in crops]
+        share = sum(real[lo:hi]) / max(sum(real), 1)
+        return _collate(crops[lo:hi], self.length), share
 
 
 def validation_batches(examples: list[Example], length: int, batch_size: int) -> list[Batch]:

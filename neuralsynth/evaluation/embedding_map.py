@@ -161,7 +161,8 @@ class EmbeddingMap:
 class EmbeddingProjection:
     """Figure 17 data: ``points [P, 2]`` (sampled mixes on the first two principal axes)
     with ``centroid_hz`` / ``energy_db [P]``; ``coords [n, 2]`` the projected instruments;
-    ``explained [2]`` the share of the instruments' variance on each axis."""
+    ``explained [2]`` the share of the instruments' variance on each axis; optionally the
+    t-SNE placement of the same points and instruments."""
 
     points: np.ndarray
     centroid_hz: np.ndarray
@@ -176,6 +177,10 @@ class EmbeddingProjection:
     probe_frames: int
     model_name: str
     seconds: float
+    #: The same points and instruments placed by t-SNE (``[P, 2]``, ``[n, 2]``), when
+    #: asked for (``tsne=True``); None otherwise.
+    tsne_points: np.ndarray | None = None
+    tsne_coords: np.ndarray | None = None
 
 
 def _check_count(name: str, value: int, least: int) -> None:
@@ -247,10 +252,11 @@ def random_mixes(n_instruments: int, n_points: int, seed: int = 0) -> np.ndarray
 
 def embedding_projection(loaded, *, n_points: int = 4096,
                          probe: str | os.PathLike | None = None, batch_size: int = 1024,
-                         seed: int = 0, progress: bool = False,
+                         seed: int = 0, progress: bool = False, tsne: bool = False,
                          cancel: Callable[[], bool] | None = None) -> EmbeddingProjection:
     """Centroid and energy of the probe at ``n_points`` random mixes of the instruments,
-    placed on the first two principal axes of the instrument embeddings (Figure 17)."""
+    placed on the first two principal axes of the instrument embeddings, and with
+    ``tsne`` also by t-SNE (Figure 17; :mod:`.tsne`)."""
     _check_count("n_points", n_points, 1)
     _check_count("batch_size", batch_size, 1)
     model = loaded.model
@@ -280,12 +286,18 @@ def embedding_projection(loaded, *, n_points: int = 4096,
     explained = np.zeros(2)
     if var.sum() > 0:
         explained[:min(2, var.shape[0])] = (var / var.sum())[:2]
+    tsne_points = tsne_coords = None
+    if tsne:
+        from neuralsynth.evaluation.tsne import tsne_layout
+
+        tsne_points, tsne_coords = tsne_layout(points.numpy(), table.numpy(), seed=seed)
     return EmbeddingProjection(
         points=((points - mean) @ axes).numpy(), centroid_hz=centroid, energy_db=energy,
         instruments=list(loaded.instruments), coords=((table - mean) @ axes).numpy(),
         instrument_centroid_hz=inst_c, instrument_energy_db=inst_e, explained=explained,
         dim=int(table.shape[1]), probe=pr.name, probe_frames=pr.n_frames,
-        model_name=_model_name(loaded), seconds=time.perf_counter() - started)
+        model_name=_model_name(loaded), seconds=time.perf_counter() - started,
+        tsne_points=tsne_points, tsne_coords=tsne_coords)
 
 
 def write_map_png(result: EmbeddingMap | EmbeddingProjection, path: str | os.PathLike) -> Path:

@@ -117,20 +117,27 @@ def plot_embedding_map(emap, path: str | os.PathLike) -> None:
 
 def plot_projection(proj, path: str | os.PathLike) -> None:
     """The paper's Figure 17: sampled timbres of a > 2-D space on its first two principal
-    axes, coloured by centroid and by energy, instruments named: 1300×560 px."""
-    fig = _figure(13, 5.6)
+    axes, coloured by centroid and by energy, instruments named: 1300×560 px. With a
+    t-SNE placement, a second row shows the same points by t-SNE: 1300×1120 px."""
+    views = [(proj.points, proj.coords,
+              f"principal axis 1 ({100 * proj.explained[0]:.0f} % of variance)",
+              f"principal axis 2 ({100 * proj.explained[1]:.0f} % of variance)", "PCA")]
+    if proj.tsne_points is not None:
+        views.append((proj.tsne_points, proj.tsne_coords, "t-SNE 1", "t-SNE 2", "t-SNE"))
+    fig = _figure(13, 5.6 * len(views))
     panels = ((proj.centroid_hz, "spectral centroid (Hz)", "viridis"),
               (proj.energy_db, "mean energy (dB)", "magma"))
-    for k, (values, label, cmap) in enumerate(panels):
-        ax = fig.add_subplot(1, 2, k + 1)
-        sc = ax.scatter(proj.points[:, 0], proj.points[:, 1], c=values, s=4, cmap=cmap,
-                        linewidths=0)
-        fig.colorbar(sc, ax=ax, label=label)
-        _annotate(ax, proj.coords, proj.instruments)
-        ax.set_xlabel(f"principal axis 1 ({100 * proj.explained[0]:.0f} % of variance)")
-        ax.set_ylabel(f"principal axis 2 ({100 * proj.explained[1]:.0f} % of variance)")
-        ax.set_title(label)
-    fig.suptitle(f"{proj.dim}-D timbre space of {proj.model_name} projected to 2-D: "
+    for row, (points, coords, xlabel, ylabel, how) in enumerate(views):
+        for k, (values, label, cmap) in enumerate(panels):
+            ax = fig.add_subplot(len(views), 2, 2 * row + k + 1)
+            sc = ax.scatter(points[:, 0], points[:, 1], c=values, s=4, cmap=cmap,
+                            linewidths=0)
+            fig.colorbar(sc, ax=ax, label=label)
+            _annotate(ax, coords, proj.instruments)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            ax.set_title(f"{how}: {label}")
+    fig.suptitle(f"{proj.dim}-D timbre space of {proj.model_name} in 2-D: "
                  f"{len(proj.points)} instrument mixes, probe {proj.probe}")
     fig.tight_layout()
     _save(fig, path)
@@ -139,11 +146,14 @@ def plot_projection(proj, path: str | os.PathLike) -> None:
 def _annotate(ax, coords: np.ndarray, names: Sequence[str]) -> None:
     """A white dot at each instrument's embedding, its name beside it (to the left in
     the right half of the plot, so names stay inside the axes)."""
-    ax.scatter(coords[:, 0], coords[:, 1], s=30, c="white", edgecolors="black", zorder=3)
+    crowded = len(names) > 20              # 100 names: smaller, lighter labels
+    ax.scatter(coords[:, 0], coords[:, 1], s=12 if crowded else 30, c="white",
+               edgecolors="black", zorder=3, linewidths=0.6 if crowded else 1.0)
     middle = float(np.mean(ax.get_xlim()))
     for (x, y), name in zip(coords, names):
         left = x > middle
-        ax.annotate(name, (x, y), xytext=(-4 if left else 4, 4), textcoords="offset points",
-                    ha="right" if left else "left", fontsize=8, color="black", zorder=4,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7,
-                          "lw": 0})
+        ax.annotate(name, (x, y), xytext=(-3 if left else 3, 3), textcoords="offset points",
+                    ha="right" if left else "left", fontsize=5 if crowded else 8,
+                    color="black", zorder=4,
+                    bbox={"boxstyle": "round,pad=0.1", "fc": "white",
+                          "alpha": 0.5 if crowded else 0.7, "lw": 0})

@@ -107,6 +107,32 @@ ALIASES: dict[str, str] = {
 
 _GM_INDEX = {name: i for i, name in enumerate(GM_PROGRAMS)}
 
+# The 28 GM programs left out of the 100-instrument space (group ``gm100``), with why.
+# What stays: 15 of the 16 GM families, every one of the paper's ten programs.
+GM100_EXCLUDED: dict[int, str] = {
+    **{p: "sound effect, not a pitched instrument" for p in range(120, 128)},
+    115: "unpitched percussion", 116: "unpitched percussion", 117: "unpitched percussion",
+    118: "unpitched percussion", 119: "unpitched percussion (a reversed cymbal swell)",
+    113: "two-tone bell: the pitch follows the key only loosely",
+    96: "noise texture (rain) whose sound does not follow the notes",
+    97: "slow pad whose sound evolves for seconds regardless of the notes",
+    101: "evolving texture (goblins) that does not follow the notes",
+    102: "echo effect: repeats that outlast and blur the notes",
+    103: "evolving texture (sci-fi) that does not follow the notes",
+    55: "one-shot orchestra hit that ignores note length",
+    31: "guitar harmonics sound an octave or more above the written key",
+    23: "near duplicate of accordion (21) in General MIDI SoundFonts",
+    34: "near duplicate of electric bass (finger) (33)",
+    37: "near duplicate of slap bass 1 (36)",
+    39: "near duplicate of synth bass 1 (38)",
+    49: "near duplicate of string ensemble 1 (48), slower attack",
+    51: "near duplicate of synth strings 1 (50)",
+    63: "near duplicate of synth brass 1 (62)",
+}
+#: The 100 GM programs of the 100-instrument timbre space, in program order.
+GM100_PROGRAMS: list[int] = [p for p in range(128) if p not in GM100_EXCLUDED]
+assert len(GM100_PROGRAMS) == 100
+
 
 def _normalise(name: str) -> str:
     """``'Grand Piano'``, ``'grand-piano'`` → ``'grand_piano'``."""
@@ -179,6 +205,7 @@ def resolve_instrument(name: str, known: Iterable[str] | None = None) -> str:
 #: Names that stand for a set of instruments when building a dataset.
 GROUPS = {"paper": "the 10 instruments of the paper",
           "gm": "all 128 General MIDI programs",
+          "gm100": "the 100 GM programs of the 100-instrument space (docs/gm100.md)",
           "gm:A-B": "General MIDI programs A to B (0-based, inclusive), e.g. gm:0-99"}
 
 
@@ -186,8 +213,8 @@ def expand_instruments(names: Iterable[str]) -> list[str]:
     """Canonical names for ``names``, with groups expanded, in order and without repeats.
 
     Besides single names (see :func:`resolve_instrument`), ``paper`` is the paper's ten
-    instruments, ``gm`` the 128 General MIDI programs and ``gm:0-99`` a range of them,
-    so a 100-instrument dataset is ``--instruments gm:0-99``.
+    instruments, ``gm`` the 128 General MIDI programs, ``gm100`` the 100 of them in the
+    100-instrument space and ``gm:0-99`` a range of them.
     """
     out: list[str] = []
     for name in names:
@@ -197,6 +224,8 @@ def expand_instruments(names: Iterable[str]) -> list[str]:
             out += PAPER_INSTRUMENTS
         elif key == "gm":
             out += GM_PROGRAMS
+        elif key == "gm100":
+            out += [GM_PROGRAMS[p] for p in GM100_PROGRAMS]
         elif isinstance(key, str) and key.startswith("gm:"):
             lo_text, sep, hi_text = key[3:].partition("-")
             try:
@@ -212,5 +241,6 @@ def expand_instruments(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-__all__ = ["PAPER_INSTRUMENTS", "PAPER_PROGRAMS", "GM_PROGRAMS", "ALIASES", "GROUPS",
+__all__ = ["PAPER_INSTRUMENTS", "PAPER_PROGRAMS", "GM_PROGRAMS", "GM100_PROGRAMS",
+           "GM100_EXCLUDED", "ALIASES", "GROUPS",
            "resolve_instrument", "program_of", "expand_instruments"]

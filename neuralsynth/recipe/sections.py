@@ -75,6 +75,9 @@ class TrainConfig:
     grad_clip: float = param(1.0, "clip the global gradient norm to this value (0: no clipping)")
     device: str = param("auto", "where to train; auto picks cuda when a GPU is present",
                         choices=("auto", "cpu", "cuda"))
+    precision: str = param("fp32", "fp32, or bf16: the forward pass and loss under bf16 "
+                                   "autocast (CUDA only; weights and optimizer stay fp32)",
+                           choices=("fp32", "bf16"))
     out: str = param("", "run directory for checkpoints and logs; empty means runs/NAME, "
                          "NAME being the recipe's name")
 

@@ -32,9 +32,10 @@ import numpy as np
 
 from neuralsynth.checkpoint import load_checkpoint, save_checkpoint
 from neuralsynth.device import resolve_device
-from neuralsynth.errors import UsageError
+from neuralsynth.errors import NeuralsynthError, UsageError
 from neuralsynth.fileio import write_text_atomic
 from neuralsynth.training.base import TrainerBase, TrainingError
+from neuralsynth.training.distributed import World, from_environment, rank_device
 from neuralsynth.training.run_state import (
     LAST,
     RESUME_KEYS,
@@ -97,22 +98,72 @@ def train(recipe: Any, *, resume: bool = False, out_dir: str | os.PathLike | Non
     Without ``resume`` a run directory that already has ``last.pt`` is an error; with it
     training continues from there (or starts fresh when no checkpoint exists yet), and a
     finished run is reported as ``already_complete``.
+
+    Under ``torchrun`` this process is one rank of a distributed run
+    (:mod:`.distributed`): ``train.batch_size`` is the global batch, rank 0 alone prints
+    and writes files, and the others return the same result.
     """
-    say = _messenger(progress, log)
     cfg = recipe.train
+    dev = resolve_device(device or cfg.device)
+    if cfg.precision == "bf16" and dev.type != "cuda":
+        raise UsageError(f"train.precision bf16 needs a CUDA device (this run trains on "
+                         f"{dev}); use fp32 on the CPU")
+    world = from_environment(dev)
+    try:
+        return _train_as(recipe, world, rank_device(dev, world), resume=resume,
+                         out_dir=out_dir, progress=progress, log=log)
+    except NeuralsynthError as exc:
+        # Errors every rank meets alike are printed once, by rank 0.
+        if world.distributed and not (world.is_main or getattr(exc, "rank_local", False)):
+            exc.silent = True
+        raise
+    finally:
+        world.close()
+
+
+def _train_as(recipe: Any, world: World, dev: Any, *, resume: bool,
+              out_dir: str | os.PathLike | None, progress: bool,
+              log: Callable[[str], None] | None) -> TrainResult:
+    progress = progress and world.is_main
+    say = _messenger(progress, log if world.is_main else None)
+    cfg = recipe.train
+    if world.distributed and cfg.batch_size < world.world_size:
+        raise UsageError(f"train.batch_size {cfg.batch_size} is the global batch and must be "
+                         f"at least the number of processes ({world.world_size})")
     files = RunFiles(Path(out_dir if out_dir is not None else cfg.out))
     saved = _checkpoint_to_resume(files, recipe.to_dict(), resume, say)
     if saved is not None and int(saved["step"]) >= cfg.steps:
-        return _already_complete(files, saved, cfg.steps, str(device or cfg.device))
+        return _already_complete(files, saved, cfg.steps, str(dev))
 
-    dev = resolve_device(device or cfg.device)
-    files.run_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(files.run_dir)
-    trainer = trainer_for(recipe)(recipe, dev, progress=progress, say=say)
-    run = _start_or_resume(trainer, saved, files, say)
-    _train_to(cfg, trainer, run, files, progress=progress, say=say)
+    if world.is_main:
+        files.run_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(files.run_dir)
+    trainer = _build_trainer(recipe, dev, world, progress=progress, say=say)
+    if world.distributed:
+        say(f"distributed run: {world.world_size} processes ({world.backend}), global batch "
+            f"{cfg.batch_size}")
+    run = _start_or_resume(trainer, saved, files, say, world)
+    _train_to(cfg, trainer, run, files, progress=progress, say=say, world=world)
     return TrainResult(files.run_dir, run.step, cfg.steps, files.last, files.best, run.best_val,
                        run.train_losses, run.val_history, run.resumed_from, False, str(dev))
+
+
+def _build_trainer(recipe: Any, dev: Any, world: World, *, progress: bool,
+                   say: Callable[[str], None]) -> TrainerBase:
+    """The recipe's trainer on this rank. Rank 0 builds first, so dataset features are
+    computed and cached once; the other ranks then read the cache."""
+    cls = trainer_for(recipe)
+    if world.is_main:
+        trainer = cls(recipe, dev, progress=progress, say=say)
+        world.barrier()
+    else:
+        world.barrier()
+        trainer = cls(recipe, dev, progress=False, say=say)
+    if world.distributed and not hasattr(trainer.sampler, "sample_shard"):
+        raise UsageError(f"{cls.__name__} cannot train across processes: its batch sampler "
+                         f"has no sample_shard(lo, hi); run it in one process")
+    trainer.world = world
+    return trainer
 
 
 # ------------------------------------------------------------------- run dir / resume
@@ -170,32 +221,37 @@ def _already_complete(files: RunFiles, saved: dict[str, Any], steps: int,
 
 
 def _start_or_resume(trainer: TrainerBase, saved: dict[str, Any] | None, files: RunFiles,
-                     say: Callable[[str], None]) -> _Progress:
+                     say: Callable[[str], None], world: World) -> _Progress:
     """Bring the trainer and the run directory to the step training starts from."""
+    main = world.is_main
     if saved is not None:
         trainer.restore(saved, files.last)
         step = int(saved["step"])
         say(f"resuming {files.run_dir} from step {step}")
-        run_metrics = MetricsLog.resumed(files.metrics, step)
+        run_metrics = MetricsLog.resumed(files.metrics, step) if main else MetricsLog.discard()
         best_val, resumed_from = saved.get("best_val_loss"), step
     else:
         # Left by an earlier attempt that never checkpointed: not a model of this run.
-        if files.best.exists():
+        if main and files.best.exists():
             files.best.unlink()
-        run_metrics = MetricsLog.fresh(files.metrics)
+        run_metrics = MetricsLog.fresh(files.metrics) if main else MetricsLog.discard()
         step, best_val, resumed_from = 0, None, None
-    write_text_atomic(files.recipe, json.dumps(trainer.recipe_dict, indent=1) + "\n")
+    # Seeded alike, the ranks already agree; this makes it so whatever a plugin did.
+    world.broadcast_parameters(trainer.model)
+    if main:
+        write_text_atomic(files.recipe, json.dumps(trainer.recipe_dict, indent=1) + "\n")
     return _Progress(step=step, best_val=best_val, resumed_from=resumed_from,
                      metrics=run_metrics)
 
 
 # ------------------------------------------------------------------------------- loop
 def _train_to(cfg: Any, trainer: TrainerBase, run: _Progress, files: RunFiles, *,
-              progress: bool, say: Callable[[str], None]) -> None:
+              progress: bool, say: Callable[[str], None], world: World) -> None:
     """Step until ``cfg.steps``, validating and checkpointing on schedule.
 
     A first Ctrl-C ends the loop after the current step with ``last.pt`` saved and then
-    raises KeyboardInterrupt.
+    raises KeyboardInterrupt; in a distributed run the ranks agree on the step to stop
+    at (any rank's request counts), so they leave the loop together.
     """
     from tqdm import tqdm
 
@@ -213,15 +269,19 @@ def _train_to(cfg: Any, trainer: TrainerBase, run: _Progress, files: RunFiles, *
             bar.update(1)
 
             finished = run.step == cfg.steps
+            stopping = stop.requested
+            if world.distributed:
+                stopping = world.sum([float(stopping)])[0] > 0
             if run.step % cfg.val_every == 0 or finished:
-                _validate(trainer, run, files)
-            if run.step % cfg.checkpoint_every == 0 or finished or stop.requested:
+                _validate(trainer, run, files, world)
+            if world.is_main and (run.step % cfg.checkpoint_every == 0 or finished
+                                  or stopping):
                 _save_last(trainer, run, files)
             postfix = {"loss": f"{loss:.4f}"}
             if run.val_loss is not None:
                 postfix["val"] = f"{run.val_loss:.4f}"
             bar.set_postfix(postfix, refresh=False)
-            if stop.requested:
+            if stopping:
                 say(f"stopped at step {run.step}; {files.last} saved (continue with --resume)")
                 raise KeyboardInterrupt
 
@@ -234,8 +294,9 @@ def _log_baseline(trainer: TrainerBase, run: _Progress) -> None:
                         "lr": trainer.lr, "elapsed_s": 0.0, "steps_per_s": None})
 
 
-def _validate(trainer: TrainerBase, run: _Progress, files: RunFiles) -> None:
-    """Log the train/validation losses since the last validation; keep a new best model."""
+def _validate(trainer: TrainerBase, run: _Progress, files: RunFiles, world: World) -> None:
+    """Log the train/validation losses since the last validation; keep a new best model
+    (every rank validates its share; rank 0 writes)."""
     run.val_loss = trainer.validate()
     elapsed = time.perf_counter() - run.started
     record = {"step": run.step, "train_loss": float(np.mean(run.since_val)),
@@ -246,8 +307,9 @@ def _validate(trainer: TrainerBase, run: _Progress, files: RunFiles) -> None:
         run.val_history.append((run.step, run.val_loss))
         if run.best_val is None or run.val_loss < run.best_val:
             run.best_val = run.val_loss
-            save_checkpoint(files.best, trainer.checkpoint(step=run.step, best_val=run.best_val,
-                                                           full=False))
+            if world.is_main:
+                save_checkpoint(files.best, trainer.checkpoint(
+                    step=run.step, best_val=run.best_val, full=False))
     run.metrics.append(record)
 
 

@@ -74,17 +74,18 @@ class Mel2MelTrainer(TrainerBase):
         return self.loss_fn(self._predict(batch), batch.mel, batch.mask)
 
     def validate(self) -> float | None:
-        """Mean loss per real frame over the validation set (None without one)."""
+        """Mean loss per real frame over the validation set (None without one); in a
+        distributed run each rank scores its share and the sums are all-reduced."""
         if not self.val_batches:
             return None
         self.model.eval()
         total = frames = 0.0
         with torch.no_grad():
-            for vb in self.val_batches:
+            for vb in self.my_val_batches:     # all of them in a single process
                 vb = vb.to(self.device)
                 pred = self._predict(vb)
                 n = float(vb.mask.sum())
                 total += float(self.loss_fn(pred, vb.mel, vb.mask)) * n
                 frames += n
         self.model.train()
-        return total / max(frames, 1.0)
+        return self.mean_over_ranks(total, frames)

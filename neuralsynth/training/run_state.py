@@ -28,7 +28,8 @@ RECIPE_JSON = "recipe.json"
 RESUME_KEYS = ("optimizer_state", "scheduler_state", "rng_state")
 # Settings that may change between a run and its resumption; everything else must match.
 _MAY_CHANGE = {("name",), ("data", "dataset"), ("train", "steps"), ("train", "val_every"),
-               ("train", "checkpoint_every"), ("train", "device"), ("train", "out")}
+               ("train", "checkpoint_every"), ("train", "device"), ("train", "out"),
+               ("train", "precision")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,10 +111,15 @@ class MetricsLog:
     leaves the previous complete version rather than a half line.
     """
 
-    def __init__(self, path: Path, lines: list[str]):
+    def __init__(self, path: Path | None, lines: list[str]):
         self.path = path
         self._lines = lines
         self._write()
+
+    @classmethod
+    def discard(cls) -> "MetricsLog":
+        """A log that keeps nothing: the ranks of a distributed run other than rank 0."""
+        return cls(None, [])
 
     @classmethod
     def fresh(cls, path: Path) -> "MetricsLog":
@@ -143,6 +149,8 @@ class MetricsLog:
         self._write()
 
     def _write(self) -> None:
+        if self.path is None:
+            return
         write_text_atomic(self.path, "".join(line + "\n" for line in self._lines))
 
 

@@ -99,13 +99,13 @@ class VocoderTrainer(TrainerBase):
         self.model.eval()
         total = samples = 0.0
         with torch.no_grad():
-            for vb in self.val_batches:
+            for vb in self.my_val_batches:     # all of them in a single process
                 vb = vb.to(self.device)
                 n = float(vb.n_samples)
                 total += float(self._nll(vb)) * n
                 samples += n
         self.model.train()
-        return total / samples
+        return self.mean_over_ranks(total, samples)
 
 
 def _providers(name: str) -> dict[str, dict[str, list[str]]]:

@@ -75,7 +75,7 @@ def test_check_lists_every_problem_and_exits_2(tmp_path):
     assert result.stderr.splitlines() == [
         "error: recipe has 3 problems:",
         f"  {bad}:4: train.stepz: unknown parameter 'stepz' (did you mean 'steps'?); allowed: "
-        "batch_size, checkpoint_every, device, grad_clip, lr, lr_halve_every, out, seed, "
+        "batch_size, checkpoint_every, device, grad_clip, lr, lr_halve_every, out, precision, seed, "
         "segment_samples, steps, task, val_crops, val_every, val_pieces",
         f"  {bad}:6: model.sequence.hidden_size: expected int, got 'big' (str)",
         "  override -o loss.name=tanh_log_abs_mes: loss.name: unknown loss 'tanh_log_abs_mes' "

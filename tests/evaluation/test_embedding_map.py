@@ -124,5 +124,26 @@ def test_cli_projection_for_3d(three_d, tmp_path):
     result = CliRunner().invoke(cli, ["eval", str(three_d), "--embedding-map", str(out),
                                       "--grid", "6", "--no-progress"])
     assert result.exit_code == 0, result.output
-    assert png_size(out) == (1300, 560)
+    assert png_size(out) == (1300, 1120)           # PCA row, and the t-SNE row below it
     assert "36 instrument mixes of the 3-D timbre space" in result.output
+
+
+def test_tsne_keeps_neighbours(three_d):
+    loaded = load_trained_model(three_d)
+    proj = embedding_projection(loaded, n_points=60, seed=3, tsne=True)
+    assert proj.tsne_points.shape == (60, 2) and proj.tsne_coords.shape == (4, 2)
+    assert np.all(np.isfinite(proj.tsne_points))
+    # t-SNE keeps who is near whom. Trustworthiness (1: every point's 5 nearest
+    # neighbours in the picture are among its nearest in the 3-D space) of the layout,
+    # against a shuffled layout of the same points, which keeps no neighbourhoods.
+    from sklearn.manifold import trustworthiness
+
+    table = loaded.model.instrument_embeddings().detach().double().numpy()
+    space = np.concatenate([table, random_mixes(4, 60, seed=3) @ table])
+    layout = np.concatenate([proj.tsne_coords, proj.tsne_points])
+    shuffled = layout[np.random.default_rng(0).permutation(len(layout))]
+    assert trustworthiness(space, layout, n_neighbors=5) > 0.9
+    assert trustworthiness(space, shuffled, n_neighbors=5) < 0.7
+    again = embedding_projection(loaded, n_points=60, seed=3, tsne=True)
+    np.testing.assert_allclose(again.tsne_points, proj.tsne_points)       # seeded
+    assert embedding_projection(loaded, n_points=60, seed=3).tsne_points is None

@@ -125,3 +125,32 @@ def test_bad_groups_are_refused(bad):
 
     with pytest.raises(TimbreError, match="instrument range"):
         expand_instruments([bad])
+
+
+def test_gm100_is_documented_and_keeps_the_paper_instruments():
+    from pathlib import Path
+
+    from neuralsynth.midi.instruments import (
+        GM100_EXCLUDED,
+        GM100_PROGRAMS,
+        PAPER_PROGRAMS,
+        expand_instruments,
+    )
+
+    names = expand_instruments(["gm100"])
+    assert len(names) == len(set(names)) == 100
+    assert names == [GM_PROGRAMS[p] for p in GM100_PROGRAMS]
+    assert set(GM100_PROGRAMS) | set(GM100_EXCLUDED) == set(range(128))
+    assert set(PAPER_PROGRAMS.values()) <= set(GM100_PROGRAMS)
+    # 15 of the 16 families keep at least one program (sound effects keep none).
+    assert len({p // 8 for p in GM100_PROGRAMS}) == 15
+    # Every left-out program is in docs/gm100.md with its reason, and the recipe lists
+    # exactly the 100.
+    root = Path(__file__).resolve().parents[2]
+    doc = (root / "docs" / "gm100.md").read_text()
+    for p, why in GM100_EXCLUDED.items():
+        assert f"| {p} | {GM_PROGRAMS[p]} | {why} |" in doc
+    from neuralsynth.recipe.load import load_recipe
+
+    recipe = load_recipe(root / "recipes" / "mel2mel_100inst.yaml")
+    assert list(recipe.data.instruments) == names

@@ -338,7 +338,7 @@ def test_recipe_from_dict_reports_without_lines():
         "'bilstm'?); available: bilstm",
         "checkpoint.pt: train.stpes: unknown parameter 'stpes' (did you mean 'steps'?); "
         "allowed: batch_size, checkpoint_every, device, grad_clip, lr, lr_halve_every, out, "
-        "seed, segment_samples, steps, task, val_crops, val_every, val_pieces",
+        "precision, seed, segment_samples, steps, task, val_crops, val_every, val_pieces",
     ]
 
 
