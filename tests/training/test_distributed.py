@@ -129,7 +129,7 @@ def test_distributed_gradient_equals_single_process(small_dataset, tmp_path, bat
                              say=lambda m: None)
     loss = trainer._batch_loss(trainer.sampler.sample())
     loss.backward()
-    assert shared["loss"] == pytest.approx(float(loss), rel=1e-6)
+    assert shared["loss"] == pytest.approx(float(loss.detach()), rel=1e-6)
     grads = dict(trainer.model.named_parameters())
     assert set(grads) == set(shared["grads"])
     scale = max(float(p.grad.abs().max()) for p in grads.values())
