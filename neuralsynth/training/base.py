@@ -64,7 +64,7 @@ class TrainerBase(abc.ABC):
         """Common set-up: run settings, and every RNG seeded from ``train.seed``."""
         self.device = device
         self.grad_clip = recipe.train.grad_clip
-        self.precision = getattr(recipe.train, "precision", "fp32")
+        self.precision = recipe.train.precision
         self.recipe_dict = recipe.to_dict()
         self.instruments = list(recipe.data.instruments)
         # Everything is built from the seed, so a fresh run is reproducible; resuming
@@ -100,7 +100,9 @@ class TrainerBase(abc.ABC):
     def train_step(self, step: int) -> float:
         """Run optimisation step number ``step`` (1-based); returns its loss."""
         if self.world.distributed:
-            return self._shared_step(step)
+            total = self.shared_gradients(step)
+            self._update()
+            return total
         batch = self.sampler.sample().to(self.device)
         loss = self._loss_of(batch)
         # Checked before the update so the last checkpoint never holds NaN weights.
@@ -110,12 +112,6 @@ class TrainerBase(abc.ABC):
         loss.backward()
         self._update()
         return float(loss.detach())
-
-    def _shared_step(self, step: int) -> float:
-        """One step of a distributed run: the global batch's gradient, then the update."""
-        total = self.shared_gradients(step)
-        self._update()
-        return total
 
     def shared_gradients(self, step: int) -> float:
         """Set every parameter's ``.grad`` to the gradient of the global batch's mean
