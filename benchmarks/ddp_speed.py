@@ -66,6 +66,7 @@ def worker(args: argparse.Namespace) -> None:
     recipe = load_recipe(args.recipe, [f"data.dataset={args.dataset}", *args.overrides])
     dev = resolve_device(args.device)
     world = from_environment(dev)
+    together = False
     try:
         trainer = _build_trainer(recipe, rank_device(dev, world), world, progress=False,
                                  say=lambda m: None)
@@ -86,8 +87,9 @@ def worker(args: argparse.Namespace) -> None:
                               "threads": torch.get_num_threads(),
                               "batch_size": recipe.train.batch_size,
                               "segment_samples": recipe.train.segment_samples}), flush=True)
+        together = True
     finally:
-        world.close()
+        world.close(together)
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> dict:

@@ -110,9 +110,21 @@ class World:
         if self.distributed:
             torch.distributed.barrier()
 
-    def close(self) -> None:
-        if self.distributed and torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
+    def close(self, together: bool = True) -> None:
+        """Leave the process group.
+
+        When every rank leaves at the same point (``together``: the run finished, or all
+        agreed to stop), each first waits for the others, since rank 0 may still be
+        writing its files: a rank that tore down its gloo connections while its peer was
+        busy was seen to abort at exit (SIGABRT, "terminate called without an active
+        exception") on a loaded 2-core CI machine. After an error there is no wait: a
+        peer may be gone, and torchrun stops the rest.
+        """
+        if not (self.distributed and torch.distributed.is_initialized()):
+            return
+        if together:
+            torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
     def _device(self) -> torch.device:
         if self.backend == "nccl":

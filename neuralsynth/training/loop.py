@@ -109,16 +109,22 @@ def train(recipe: Any, *, resume: bool = False, out_dir: str | os.PathLike | Non
         raise UsageError(f"train.precision bf16 needs a CUDA device (this run trains on "
                          f"{dev}); use fp32 on the CPU")
     world = from_environment(dev)
+    together = False                   # every rank leaves at this same point
     try:
-        return _train_as(recipe, world, rank_device(dev, world), resume=resume,
-                         out_dir=out_dir, progress=progress, log=log)
+        result = _train_as(recipe, world, rank_device(dev, world), resume=resume,
+                           out_dir=out_dir, progress=progress, log=log)
+        together = True
+        return result
+    except _AgreedStop:
+        together = True
+        raise
     except NeuralsynthError as exc:
         # Errors every rank meets alike are printed once, by rank 0.
         if world.distributed and not (world.is_main or getattr(exc, "rank_local", False)):
             exc.silent = True
         raise
     finally:
-        world.close()
+        world.close(together)
 
 
 def _train_as(recipe: Any, world: World, dev: Any, *, resume: bool,
@@ -245,6 +251,10 @@ def _start_or_resume(trainer: TrainerBase, saved: dict[str, Any] | None, files: 
 
 
 # ------------------------------------------------------------------------------- loop
+class _AgreedStop(KeyboardInterrupt):
+    """Ctrl-C, after every rank agreed on the step to stop at (so all leave together)."""
+
+
 def _train_to(cfg: Any, trainer: TrainerBase, run: _Progress, files: RunFiles, *,
               progress: bool, say: Callable[[str], None], world: World) -> None:
     """Step until ``cfg.steps``, validating and checkpointing on schedule.
@@ -283,7 +293,7 @@ def _train_to(cfg: Any, trainer: TrainerBase, run: _Progress, files: RunFiles, *
             bar.set_postfix(postfix, refresh=False)
             if stopping:
                 say(f"stopped at step {run.step}; {files.last} saved (continue with --resume)")
-                raise KeyboardInterrupt
+                raise _AgreedStop
 
 
 def _log_baseline(trainer: TrainerBase, run: _Progress) -> None:

@@ -26,14 +26,16 @@ def main(recipe_json: str, out: str) -> None:
         recipe = recipe_from_dict(json.load(f))
     dev = resolve_device("cpu")
     world = from_environment(dev)
+    together = False
     try:
         trainer = _build_trainer(recipe, dev, world, progress=False, say=lambda m: None)
         loss = trainer.shared_gradients(1)
         if world.is_main:
             grads = {n: p.grad.detach().clone() for n, p in trainer.model.named_parameters()}
             torch.save({"loss": loss, "world_size": world.world_size, "grads": grads}, out)
+        together = True
     finally:
-        world.close()
+        world.close(together)
 
 
 if __name__ == "__main__":

@@ -108,6 +108,15 @@ def test_bf16_off_cuda_is_refused_before_work(small_dataset, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_ranks_leaving_together_wait_for_each_other(tmp_path):
+    # Rank 1 must not tear down its connections while rank 0 is still busy (writing its
+    # checkpoint): that early exit aborted a rank on CI.
+    proc = subprocess.run(_torchrun(2, str(HERE / "ddp_close_worker.py"), str(tmp_path)),
+                          env=_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert float((tmp_path / "rank1").read_text()) >= 1.0      # rank 0 is busy 1.5 s
+
+
 # ------------------------------------------------------------------ one step, 2 ranks
 @pytest.mark.parametrize("batch_size", [8, 7])
 def test_distributed_gradient_equals_single_process(small_dataset, tmp_path, batch_size):
@@ -256,6 +265,7 @@ def test_ctrl_c_stops_every_rank_at_one_step(small_dataset, tmp_path):
     time.sleep(2.0)
     proc.send_signal(signal.SIGINT)                        # what Ctrl-C sends torchrun
     _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and (run / "last.pt").is_file(), err[-3000:]
     saved = int(load_checkpoint(run / "last.pt")["step"])
     assert saved > 0
     # torchrun passes the signal to both ranks; they agree on the step and rank 0 saves.
