@@ -108,9 +108,9 @@ def eval_command(ckpt: str, data: Path | None, split: str, pieces: int | None,
     round trip, ground-truth mel -> vocoder, predicted mel -> vocoder), per octave and
     per instrument. With --embedding-map: spectral centroid and energy of a probe
     rendered all over the timbre space (a 2-D space as a grid; a larger one as sampled
-    mixes on its principal axes and, next to them, by t-SNE). See docs/evaluation.md. With -v: the resolved
-    model, device, vocoder and outputs first, and the time of each stage; with -q:
-    only the files (nothing printed but errors).
+    mixes on its principal axes and, next to them, by t-SNE). See docs/evaluation.md.
+    With -v: the resolved model, device, vocoder and outputs first, and the time of
+    each stage; with -q: only the files (nothing printed but errors).
 
     \b
     Examples:

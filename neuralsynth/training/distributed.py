@@ -159,7 +159,7 @@ def from_environment(device: torch.device) -> World:
     except ValueError:
         raise UsageError("RANK, WORLD_SIZE and LOCAL_RANK must be integers") from None
     if world_size == 1:
-        return World(backend="")
+        return SINGLE
     if not torch.distributed.is_available():
         raise UsageError("this torch build has no torch.distributed")
     backend = "nccl" if device.type == "cuda" else "gloo"
